@@ -1,0 +1,5 @@
+import sys
+
+from catdogkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""Where the kit runs: Colab, a JupyterHub or a plain machine, and where it caches.
+
+Introduced in lesson 01 (utility functions); every other module asks this one
+instead of guessing.
+"""
+import os
+import sys
+from pathlib import Path
+
+CACHE_ENV = "CATDOGKIT_CACHE"
+
+
+def silence_tensorflow_logs():
+    """Silence TensorFlow's C++ start-up chatter without hiding real errors.
+
+    Level 2 drops INFO and WARNING lines (oneDNN, cpu_feature_guard) but keeps
+    ERROR. Both variables must be set before TensorFlow is imported: nbgrader
+    scores a test cell that writes to stderr 0, and Voila shows stderr in red.
+    A value the user set already is kept.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def in_colab():
+    """True inside Google Colab (the kit never imports google.colab to find out)."""
+    return "google.colab" in sys.modules
+
+
+def on_jupyterhub():
+    """True inside a JupyterHub single-user server."""
+    return "JUPYTERHUB_USER" in os.environ or "JUPYTERHUB_API_URL" in os.environ
+
+
+def cache_dir(*parts):
+    """The kit's cache folder (``$CATDOGKIT_CACHE`` or ``~/.cache/catdogkit``), created on demand.
+
+    Sample photos and trained lesson models live here, never in the repository.
+    """
+    root = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "catdogkit")
+    path = Path(root, *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
