@@ -1,0 +1,135 @@
+"""Class network versus improved network: same photos, same training-time budget.
+
+    python benchmarks/accuracy.py --data ../shared/data/cats_vs_dogs_small --seeds 3 --budget-minutes 30
+
+For every seed it trains the original and the improved network from scratch, each for the
+planned epochs but at most the budget of wall-clock training time (training stops after
+the epoch that would push it over the budget), then prints
+validation (and test, when the folder has one) accuracy, training time and parameter
+count; mean ± std over seeds at the end. The last line is one JSON object.
+"""
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import catdogkit  # noqa: E402  (sets TensorFlow's log switches before TF loads)
+import keras  # noqa: E402
+from catdogkit import models, training  # noqa: E402
+from catdogkit.data import load_datasets  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="folder with train/ and validation/")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--budget-minutes", type=float, default=30.0,
+                        help="training time per model and seed (default 30)")
+    parser.add_argument("--models", default="original,improved")
+    parser.add_argument("--original-size", type=int, default=150,
+                        help="image size of the class network (the class used 150)")
+    parser.add_argument("--improved-size", type=int, default=128)
+    # The improved network's learning rate falls to its floor at the last planned epoch, so
+    # plan what the budget allows on the machine (a shared CPU: measure, then set it).
+    parser.add_argument("--improved-epochs", type=int, default=30)
+    parser.add_argument("--original-epochs", type=int, default=30,
+                        help="the class trained 30 epochs")
+    parser.add_argument("--out", default=None, help="training folders (default: a temporary one)")
+    return parser.parse_args(argv)
+
+
+def build(name, size, seed, total_steps):
+    keras.utils.set_random_seed(seed)
+    if name == "original":
+        return models.original_cnn((size, size, 3))
+    return models.improved_cnn((size, size, 3), total_steps=total_steps, seed=seed)
+
+
+class Budget(keras.callbacks.Callback):
+    """Stops training when one more epoch (of the average length so far) would pass the budget."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.started, self.epochs = time.time(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        elapsed = time.time() - self.started
+        if elapsed + elapsed / self.epochs > self.seconds:
+            self.model.stop_training = True
+
+
+def run_one(name, size, seed, args, out):
+    data = load_datasets(args.data, image_size=size, seed=seed, cache=True, announce=lambda _: None)
+    epochs = args.epochs[name]
+    model = build(name, size, seed, total_steps=epochs * int(data.train.cardinality()))
+    print(f"[{name} seed {seed}] {model.count_params():,} params, {size}px, "
+          f"{epochs} epochs planned, {args.budget_minutes} min at most", flush=True)
+    started = time.time()
+    history = training.train(model, data, epochs=epochs, out=Path(out, f"{name}-seed{seed}"),
+                             progress="lines", resume=False,
+                             callbacks=[Budget(args.budget_minutes * 60)])
+    seconds = time.time() - started
+    result = {"model": name, "seed": seed, "image_size": size, "params": model.count_params(),
+              "epochs": len(history["epoch"]), "planned_epochs": epochs,
+              "train_minutes": round(seconds / 60, 2),
+              "best_epoch_val_accuracy": max(history.get("val_accuracy", [0]))}
+    for split in ("validation", "test"):
+        dataset = getattr(data, split)
+        if dataset is None:
+            continue
+        result[split] = training.evaluate(model, dataset, data.class_names)["accuracy"]
+        result[f"{split}_flip"] = training.evaluate(model, dataset, data.class_names,
+                                                    flip=True)["accuracy"]
+    print(f"[{name} seed {seed}] " + json.dumps(result), flush=True)
+    return result
+
+
+def summary(results, key):
+    values = [r[key] for r in results if key in r]
+    if not values:
+        return None
+    return {"mean": statistics.mean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.epochs = {"original": args.original_epochs, "improved": args.improved_epochs}
+    names = args.models.split(",")
+    sizes = {"original": args.original_size, "improved": args.improved_size}
+    out = args.out or tempfile.mkdtemp(prefix="catdogkit-accuracy-")
+    results = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for name in names:
+            results.append(run_one(name, sizes[name], seed, args, out))
+    report = {"data": str(args.data), "budget_minutes": args.budget_minutes, "models": {}}
+    print(f"\n{'model':10} {'validation':>17} {'val+flip':>17} {'test':>17} {'minutes':>8} {'params':>10}")
+    for name in names:
+        mine = [r for r in results if r["model"] == name]
+        stats = {key: summary(mine, key) for key in
+                 ("validation", "validation_flip", "test", "test_flip", "train_minutes", "epochs")}
+        stats["params"] = mine[0]["params"]
+        stats["runs"] = mine
+        report["models"][name] = stats
+
+        def cell(key):
+            s = stats[key]
+            return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} %" if s else "-"
+        print(f"{name:10} {cell('validation'):>17} {cell('validation_flip'):>17} {cell('test'):>17} "
+              f"{stats['train_minutes']['mean']:>8.1f} {stats['params']:>10,}")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

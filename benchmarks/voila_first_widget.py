@@ -1,0 +1,123 @@
+"""Time to first widget of every lesson as a Voila page (median of 3), and kernel memory.
+
+    .venv/bin/python benchmarks/voila_first_widget.py [--runs 3] [--lessons 03_feature_maps ...]
+
+What it does: trains (or loads from the cache) the lesson models first, so no page
+trains a model; starts one Voila server on lessons/ exactly as `catdogkit serve`
+does (127.0.0.1, lessons/voila.json); opens every lesson once to warm the caches
+(untimed); then opens each lesson --runs times, one view at a time, in a fresh
+Chromium context, and times the request until the lesson's main widget is visible
+(tests/browser_support.MAIN_WIDGET). After each timed view it records the RSS of the
+page's kernel, then leaves the page (Voila shuts that kernel down).
+
+Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
+last line printed is one JSON object with every figure.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
+
+import browser_support as bs  # noqa: E402
+from catdogkit import serve as serve_module  # noqa: E402
+
+TARGET_S = 8.0
+
+
+def lesson_names():
+    return sorted(p.stem for p in (REPO / "lessons").glob("*.ipynb")
+                  if serve_module.LESSON_PATTERN.match(p.name))
+
+
+def view(browser, server, name, timeout):
+    """One page view: seconds to the main widget, errors seen, the kernel's RSS in MB."""
+    kernels_before = {p.pid for p in server.kernel_processes()}
+    page = bs.new_page(browser)
+    try:
+        seconds = bs.open_lesson(page, server.page(f"{name}.ipynb"),
+                                 ready=bs.main_widget(name), timeout=timeout)
+        bs.wait_until_rendered(page, timeout=timeout)
+        errors = bs.visible_errors(page)
+        rss = [round(p.memory_info().rss / 2 ** 20) for p in server.kernel_processes()
+               if p.pid not in kernels_before]
+        return seconds, errors, (rss[0] if rss else None)
+    finally:
+        try:
+            page.goto("about:blank", timeout=10_000)  # Voila shuts the kernel down
+        finally:
+            page.context.close()
+
+
+def wait_for_kernels_gone(server, timeout=60):
+    deadline = time.monotonic() + timeout
+    while server.kernel_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lessons", nargs="*", default=None)
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--no-warm-up", action="store_true")
+    args = parser.parse_args(argv)
+    names = args.lessons or lesson_names()
+    if not bs.chromium_path():
+        sys.exit("chromium is not installed (apt-get install chromium)")
+
+    from catdogkit.training import lesson_model
+    started = time.perf_counter()
+    for model in ("original", "improved"):
+        lesson_model(model)
+    pretrain_s = time.perf_counter() - started
+
+    from playwright.sync_api import sync_playwright
+    results = {}
+    log = REPO / "test-artifacts" / "voila-benchmark.log"
+    with serve_module.VoilaServer(REPO / "lessons", log_path=log) as server, \
+            sync_playwright() as playwright:
+        browser = bs.launch(playwright)
+        if not args.no_warm_up:
+            for name in names:
+                seconds, errors, _ = view(browser, server, name, args.timeout)
+                print(f"warm-up {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+                wait_for_kernels_gone(server)
+        for name in names:
+            times, memory, problems = [], [], []
+            for _ in range(args.runs):
+                seconds, errors, rss = view(browser, server, name, args.timeout)
+                times.append(round(seconds, 2))
+                memory.append(rss)
+                problems.extend(errors)
+                wait_for_kernels_gone(server)
+            median = statistics.median(times)
+            results[name] = {"first_widget_s": times, "median_s": round(median, 2),
+                             "within_target": median <= TARGET_S,
+                             "kernel_rss_mb": memory, "errors": problems[:3]}
+            print(f"{name}: median {median:.2f} s {times}, kernel RSS {memory} MB",
+                  file=sys.stderr, flush=True)
+        browser.close()
+    summary = {
+        "benchmark": "voila_first_widget",
+        "runs": args.runs,
+        "target_s": TARGET_S,
+        "machine": f"{platform.node()} {os.cpu_count()} CPUs",
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "pretrain_or_load_s": round(pretrain_s, 1),
+        "lessons": results,
+        "all_within_target": all(r["within_target"] for r in results.values()),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Stream photos from disk into a network with ``tf.data``: never the whole set in memory.
+
+Introduced in lesson 01. The class manual loaded every photo into one NumPy array (or
+used the retired ``ImageDataGenerator``); here each batch is read, decoded and resized
+on the fly, in parallel, while the network trains on the previous one, so memory stays
+flat whether the set holds 2,000 or 25,000 photos. Files that ``check_photos`` found
+unusable are left out and counted; files TensorFlow cannot decode itself (CMYK JPEG,
+WebP…) go through Pillow instead.
+"""
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from catdogkit.data.checks import check_photos, inspect_photo, MAX_PIXELS
+from catdogkit.errors import CatDogKitError
+from catdogkit.runtime import cache_dir
+
+# Shuffling decoded photos needs a buffer of them in memory: keep it small and fixed.
+_CACHED_SHUFFLE_BUFFER = 256
+
+
+@dataclass
+class Datasets:
+    """The three streamed splits and what went into them. Introduced in lesson 01.
+
+    ``train``/``validation``/``test`` yield ``(float32 (B, S, S, 3) 0..255, float32 (B,))``;
+    ``test`` is None when the folder has no test split. ``counts[split][class]`` are the
+    photos used; ``skipped`` the unusable files left out.
+    """
+
+    train: object
+    validation: object
+    test: object
+    class_names: list
+    counts: dict
+    skipped: int
+    root: Path
+    report: object
+
+
+def _to_rgb(image, image_size):
+    with image:
+        rgb = image.convert("RGBA").convert("RGB") if image.mode in ("P", "PA") else image.convert("RGB")
+    return np.asarray(rgb.resize((image_size, image_size), Image.BILINEAR), dtype=np.float32)
+
+
+def load_photo(path_or_bytes, image_size=150):
+    """Read one photo (a path or the file's bytes) as float32 ``(S, S, 3)``, values 0..255.
+
+    Introduced in lesson 01. Any format Pillow reads (grayscale, CMYK, PNG with
+    transparency, WebP…) is converted to RGB; an unusable file raises ``CatDogKitError``
+    that says why.
+    """
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return _load_bytes(bytes(path_or_bytes), image_size)
+    path = Path(path_or_bytes)
+    if not path.is_file():
+        raise CatDogKitError(f"No photo at {path}: check the path.")
+    verdict = inspect_photo(path)
+    if verdict.reason:
+        raise CatDogKitError(f"Cannot use {path}: {verdict.reason}. Choose another photo.")
+    return _to_rgb(Image.open(path), image_size)
+
+
+def _load_bytes(data, image_size):
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.size[0] * image.size[1] > MAX_PIXELS:
+            raise CatDogKitError(f"The uploaded photo is {image.size[0]}x{image.size[1]} pixels, over the "
+                                 f"{MAX_PIXELS:,}-pixel limit: resize it and try again.")
+        image.load()
+    except CatDogKitError:
+        raise
+    except Exception as error:
+        raise CatDogKitError(f"The uploaded file ({len(data):,} bytes) is not a photo that can be "
+                             f"decoded ({error}). Try a JPEG or PNG.") from error
+    return _to_rgb(image, image_size)
+
+
+def list_photos(root, split="validation", class_name=None):
+    """The usable photos of one split (and class), sorted. Introduced in lesson 01."""
+    report = check_photos(root)
+    if split not in report.photos:
+        raise CatDogKitError(f"{report.root} has no '{split}' split; it has {sorted(report.photos)}.")
+    if class_name is not None and class_name not in report.class_names:
+        raise CatDogKitError(f"No class '{class_name}' in {report.root}; classes: {report.class_names}.")
+    wanted = None if class_name is None else report.class_names.index(class_name)
+    return sorted(path for path, label, _ in report.photos[split] if wanted in (None, label))
+
+
+def augmentation(seed=None):
+    """The class manual's augmentation as Keras layers, active only while training.
+
+    Introduced in lesson 01 (used from lesson 07). The old ``rotation_range=40`` was in
+    degrees; ``RandomRotation`` takes fractions of a full turn, hence ``40 / 360``.
+    """
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(40 / 360, seed=seed),
+        layers.RandomTranslation(0.2, 0.2, seed=seed),
+        layers.RandomZoom(0.2, seed=seed),
+    ], name="augmentation")
+
+
+def _decoder(image_size):
+    import tensorflow as tf
+
+    def with_pillow(path):
+        return _to_rgb(Image.open(path.decode("utf-8", "surrogateescape")), int(image_size))
+
+    def with_tensorflow(path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        return tf.image.resize(image, [image_size, image_size])
+
+    def decode(path, label, convert):
+        image = tf.cond(convert, lambda: tf.numpy_function(with_pillow, [path], tf.float32),
+                        lambda: with_tensorflow(path))
+        image.set_shape([image_size, image_size, 3])
+        return image, label
+
+    return decode
+
+
+def _cache_path(cache, report, split, image_size):
+    if cache is True:
+        key = hashlib.sha1(f"{report.root.resolve()}|{split}|{image_size}".encode()).hexdigest()[:16]
+        return str(cache_dir("tfdata") / f"{split}-{key}")
+    return str(Path(cache, f"{split}-{image_size}"))
+
+
+def _stream(items, *, image_size, batch_size, seed, training, cache_file, augment):
+    import tensorflow as tf
+    paths = [str(path) for path, _, _ in items]
+    labels = np.array([label for _, label, _ in items], dtype=np.float32)
+    convert = np.array([needs for _, _, needs in items], dtype=bool)
+    dataset = tf.data.Dataset.from_tensor_slices((paths, labels, convert))
+    if training:
+        # Shuffling file names (not photos) costs a few bytes per photo, whatever the set's size.
+        dataset = dataset.shuffle(len(items), seed=seed, reshuffle_each_iteration=cache_file is None)
+    dataset = dataset.map(_decoder(image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if cache_file:
+        dataset = dataset.cache(cache_file)
+        if training:
+            dataset = dataset.shuffle(_CACHED_SHUFFLE_BUFFER, seed=seed)
+    dataset = dataset.batch(batch_size)
+    if augment is not None:
+        dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augment=False,
+                  cache=None, announce=print):
+    """Streamed ``tf.data`` datasets for the train, validation and (if present) test photos.
+
+    Introduced in lesson 01. ``root`` defaults to what ``find_data`` finds. Training
+    photos are shuffled with ``seed`` (the same order on every run); ``augment=True``
+    adds the ``augmentation`` layers to the training stream. ``cache=True`` (or a
+    folder) keeps decoded photos in files on disk after the first epoch, never in memory.
+    Unusable files are left out and counted in ``.skipped``.
+    """
+    if root is None:
+        from catdogkit.data.sources import find_data
+        root = find_data(announce=announce).root
+    report = check_photos(root)
+    if report.exit_code == 2:
+        raise CatDogKitError("The photos cannot be used:\n" + "\n".join(report.problems))
+    if report.unusable:
+        announce(f"Left out {len(report.unusable)} unusable file(s) in {report.root}; "
+                 f"`catdogkit data check \"{report.root}\"` lists them with the reason.")
+    augment_layers = augmentation(seed) if augment else None
+    streams = {}
+    for split, items in report.photos.items():
+        streams[split] = _stream(
+            items, image_size=image_size, batch_size=batch_size, seed=seed,
+            training=split == "train",
+            cache_file=_cache_path(cache, report, split, image_size) if cache else None,
+            augment=augment_layers if split == "train" else None)
+    return Datasets(streams["train"], streams["validation"], streams.get("test"), report.class_names,
+                    report.splits, len(report.unusable), report.root, report)

@@ -1,0 +1,294 @@
+"""Where the photos come from: a path, ``CATDOGKIT_DATA``, Google Drive, a JupyterHub, the sample.
+
+Introduced in lesson 01. ``find_data`` tries each place in that order and says what it
+found and where. Downloads are atomic: bytes go to ``NAME.part`` and are renamed only
+when complete and verified (SHA-256), archives are extracted into a temporary folder
+that is renamed only when extraction finished, so an interrupted run never leaves a
+half data set that a later run would trust.
+"""
+import hashlib
+import http.client
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from catdogkit import runtime
+from catdogkit.data.layouts import detect_layout
+from catdogkit.errors import CatDogKitError
+
+DEFAULT_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+# Google publishes no checksum for this archive: without one the kit records the
+# SHA-256 of its first complete download beside it and verifies every later copy.
+DEFAULT_SHA256 = None
+DATA_ENV = "CATDOGKIT_DATA"
+HUB_ENV = "CATDOGKIT_HUB_DATA"
+HUB_DEFAULT = "/srv/data/catdogkit"
+COLAB_MOUNT = "/content/drive"
+COLAB_LOCAL = "/content/catdogkit_data"
+DRIVE_FOLDER = "catdogkit"
+_CHUNK = 1 << 20
+
+
+@dataclass
+class DataSource:
+    """Where ``find_data`` found photos. Introduced in lesson 01.
+
+    ``source`` is ``explicit``, ``env``, ``drive``, ``jupyterhub`` or ``sample``;
+    ``layout`` is ``split``, ``flat`` or ``petimages``; ``reason`` says why this one.
+    """
+
+    root: Path
+    source: str
+    layout: str
+    reason: str
+
+    def __str__(self):
+        return f"Photos: {self.root}\n  from: {self.source} ({self.reason})\n  layout: {self.layout}"
+
+
+def _located(root, source, reason, announce):
+    found = DataSource(Path(root), source, detect_layout(root).kind, reason)
+    announce(str(found))
+    return found
+
+
+def find_data(path=None, *, announce=print, prepare=True):
+    """Find the photos to use, in DESIGN.md's order, and say what was found where.
+
+    Introduced in lesson 01. Order: ``path``; ``$CATDOGKIT_DATA``; in Colab, photos
+    already brought from Google Drive, or the archive in an already mounted Drive
+    (``use_drive()`` mounts and brings them); on a JupyterHub,
+    the instructor's shared folder (``$CATDOGKIT_HUB_DATA``, default /srv/data/catdogkit);
+    otherwise the embedded sample. ``prepare=False`` only says where (no extraction, no
+    drawing of the sample).
+    """
+    if path is not None:
+        return _located(_existing(path, "the folder you passed"), "explicit", "the folder you passed", announce)
+    if os.environ.get(DATA_ENV):
+        value = os.environ[DATA_ENV]
+        return _located(_existing(value, f"${DATA_ENV}"), "env", f"${DATA_ENV} is set", announce)
+    if runtime.in_colab():
+        local = _colab_copy()
+        if local:
+            return _located(local, "drive", "copied from your Google Drive earlier in this session", announce)
+        if prepare and _drive_archive().is_file():  # Drive already mounted: no question to ask
+            return use_drive(DEFAULT_URL, announce=announce)
+        announce("In Colab: `cdk.data.use_drive()` keeps the real photos in your Google Drive "
+                 "(it asks before mounting). Until then the built-in sample is used.")
+    hub = Path(os.environ.get(HUB_ENV, HUB_DEFAULT))
+    if runtime.on_jupyterhub() and hub.is_dir():
+        return _located(hub, "jupyterhub", f"the hub's shared folder ({HUB_ENV} or the default)", announce)
+    return _sample(prepare, announce)
+
+
+def _sample(prepare, announce):
+    from catdogkit import sample
+    root = sample.make_sample() if prepare else sample.sample_dir()
+    reason = "no real photos were found, so the built-in drawn sample is used"
+    found = DataSource(root, "sample", "split", reason)
+    announce(str(found) + ("" if root.is_dir() else "\n  (drawn on first use, about 20 s)"))
+    return found
+
+
+def _existing(path, what):
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise CatDogKitError(f"{what} points to {path}, which is not a folder. "
+                             "Give the folder that holds the photos (or unset it to use the sample).")
+    return path
+
+
+def _colab_copy():
+    root = Path(COLAB_LOCAL) / _stem(_archive_name(DEFAULT_URL))
+    return root if root.is_dir() else None
+
+
+def _drive_archive():
+    return Path(COLAB_MOUNT) / "MyDrive" / DRIVE_FOLDER / _archive_name(DEFAULT_URL)
+
+
+def _archive_name(url):
+    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    return name or "photos.zip"
+
+
+def _stem(name):
+    for suffix in (".tar.gz", ".tgz", ".tar", ".zip"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name + ".extracted"
+
+
+def sha256_of(path):
+    """The SHA-256 of a file, read in chunks. Introduced in lesson 01."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _recorded(target):
+    sidecar = Path(f"{target}.sha256")
+    return sidecar.read_text().strip() if sidecar.is_file() else None
+
+
+def _record(target, digest):
+    Path(f"{target}.sha256").write_text(digest + "\n")
+
+
+def _verified(target, sha256, announce):
+    """True when ``target`` exists and matches; a mismatching copy is removed, and said so."""
+    if not target.is_file():
+        return False
+    expected = sha256 or _recorded(target)
+    if expected is None or sha256_of(target) == expected.lower():
+        return True
+    announce(f"{target} does not match its SHA-256 (corrupt or changed): downloading it again.")
+    target.unlink()
+    return False
+
+
+def download(url, target, sha256=None, *, announce=print):
+    """Download ``url`` to ``target`` atomically and verify it; reuse a verified copy.
+
+    Introduced in lesson 01. Bytes go to ``target.part``, renamed only when complete and
+    matching ``sha256`` (or, without one, recorded as the reference for later checks).
+    """
+    target = Path(target)
+    if _verified(target, sha256, announce):
+        announce(f"Archive already here: {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = Path(f"{target}.part")
+    if part.exists():
+        announce(f"An earlier download of {target.name} did not finish: starting it again.")
+        part.unlink()
+    announce(f"Downloading {url} to {target} …")
+    digest = _fetch(url, part)
+    if sha256 and digest != sha256.lower():
+        part.unlink()
+        raise CatDogKitError(f"The file downloaded from {url} has SHA-256 {digest}, not the expected "
+                             f"{sha256}: it is corrupt or has changed. Run again to retry, or check the checksum.")
+    os.replace(part, target)
+    _record(target, digest)
+    announce(f"Downloaded and verified {target.name} (SHA-256 {digest[:12]}…).")
+    return target
+
+
+def _fetch(url, part):
+    """Stream ``url`` into ``part``; an interrupted transfer leaves ``part`` for the next run to see."""
+    digest, received = hashlib.sha256(), 0
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            expected = response.headers.get("Content-Length")
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        raise CatDogKitError(f"Downloading {url} failed after {received:,} bytes ({error}). "
+                             "Check the connection and run again: the download restarts.") from error
+    if expected is not None and received != int(expected):
+        raise CatDogKitError(f"Downloading {url} stopped after {received:,} of {int(expected):,} bytes. "
+                             "Run again: the download restarts.")
+    return digest.hexdigest()
+
+
+def extract(archive, folder, *, announce=print):
+    """Extract a zip or tar archive into ``folder`` atomically; reuse a finished extraction.
+
+    Introduced in lesson 01. Extraction goes into a temporary folder beside ``folder``
+    that is renamed only when complete.
+    """
+    archive, folder = Path(archive), Path(folder)
+    if folder.is_dir():
+        return folder
+    for leftover in folder.parent.glob(f".{folder.name}-*"):
+        announce(f"Removing an unfinished extraction: {leftover}")
+        shutil.rmtree(leftover, ignore_errors=True)
+    announce(f"Extracting {archive.name} to {folder} …")
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _unpack(archive, work)
+        os.rename(work, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return folder
+
+
+def _unpack(archive, work):
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as bundle:
+                for name in bundle.namelist():
+                    if name.startswith(("/", "\\")) or ".." in Path(name).parts:
+                        raise CatDogKitError(f"{archive} contains the unsafe path {name!r}; not extracted.")
+                bundle.extractall(work)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as bundle:
+                bundle.extractall(work, filter="data")
+        else:
+            raise CatDogKitError(f"{archive} is neither a zip nor a tar archive. Delete it and run again.")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        raise CatDogKitError(f"{archive} is a damaged archive ({error}). Delete it and run again.") from error
+
+
+def fetch_archive(url=DEFAULT_URL, dest=None, sha256=DEFAULT_SHA256, *, announce=print):
+    """Download an archive of photos into ``dest`` (once) and extract it there; return the folder.
+
+    Introduced in lesson 01. ``dest`` defaults to the kit's cache. Both steps are atomic
+    and verified, so running it again after an interruption finishes the job.
+    """
+    dest = Path(dest) if dest else runtime.cache_dir("downloads")
+    archive = download(url, dest / _archive_name(url), sha256, announce=announce)
+    return extract(archive, dest / _stem(archive.name), announce=announce)
+
+
+def _copy(source, target, announce):
+    """Copy Drive's archive to the local disk unless a verified copy is already there."""
+    if target.is_file() and _recorded(source) == _recorded(target):
+        return target
+    announce(f"Copying {source} to the local disk ({source.stat().st_size / 1e6:.0f} MB) …")
+    part = Path(f"{target}.part")
+    shutil.copyfile(source, part)
+    digest = sha256_of(part)
+    if digest != _recorded(source):
+        part.unlink()
+        raise CatDogKitError(f"The copy of {source} does not match its SHA-256: run again.")
+    os.replace(part, target)
+    _record(target, digest)
+    return target
+
+
+def use_drive(url=DEFAULT_URL, *, sha256=DEFAULT_SHA256, folder=DRIVE_FOLDER, mount_point=None,
+              local_dir=None, announce=print):
+    """Keep the photo archive in Google Drive and extract it to the fast local disk.
+
+    Introduced in lesson 01. Mounts Drive only now, when called (Colab asks for
+    permission). The archive is downloaded into ``MyDrive/<folder>/`` once, verified,
+    then copied and extracted to ``local_dir`` each session, because reading thousands
+    of small files straight from Drive is slow. Defaults: ``/content/drive`` and
+    ``/content/catdogkit_data``.
+    """
+    mount_point = Path(mount_point or COLAB_MOUNT)
+    drive = mount_point / "MyDrive"
+    if not drive.is_dir():
+        if not runtime.in_colab():
+            raise CatDogKitError("Google Drive can be mounted only in Colab. Elsewhere, pass the photo "
+                                 "folder to find_data() or run `catdogkit data fetch`.")
+        from google.colab import drive as colab_drive
+        colab_drive.mount(str(mount_point))
+    store = drive / folder
+    archive = download(url, store / _archive_name(url), sha256, announce=announce)
+    local = Path(local_dir or COLAB_LOCAL)
+    local.mkdir(parents=True, exist_ok=True)
+    copy = _copy(archive, local / archive.name, announce)
+    root = extract(copy, local / _stem(archive.name), announce=announce)
+    return _located(root, "drive", f"archive kept in {store}, extracted to the local disk", announce)

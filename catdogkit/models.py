@@ -1,0 +1,213 @@
+"""The networks: the class-manual CNN, an improved one trained from scratch, and transfer learning.
+
+Every model takes raw photos (float32, values 0..255) and rescales inside itself, names
+its layers so lessons and widgets can pick them by name, outputs ``P(dog)`` with shape
+``(N, 1)`` and saves/loads as a ``.keras`` file.
+"""
+from pathlib import Path
+import zipfile
+
+import keras
+from keras import layers
+
+from catdogkit.errors import CatDogKitError
+
+ORIGINAL_PARAMS = 3_453_121
+ORIGINAL_MIN_SIZE = 46
+
+# improved_cnn's choices; each line carries the figure that justified it (docs/benchmarks.md,
+# "Accuracy"). Lesson 07 reads this list.
+IMPROVEMENTS = {}
+
+
+def original_cnn(input_shape=(150, 150, 3)):
+    """The class-manual network, written with Keras 3 functional layers.
+
+    Four Conv2D+MaxPooling stages (32, 64, 128, 128 filters), Flatten, Dense 512, one
+    sigmoid unit: 3,453,121 parameters at 150x150, compiled as in the class (RMSprop 1e-4,
+    binary cross-entropy, accuracy). The class scaled photos in its data generator; here a
+    ``Rescaling`` layer does it, so the model takes raw 0..255 photos.
+
+    Introduced in lesson 02 (building a CNN).
+    """
+    if min(input_shape[:2]) < ORIGINAL_MIN_SIZE:
+        # Four unpadded 3x3 convolutions and four poolings leave nothing of smaller photos.
+        raise CatDogKitError(f"the class network needs photos of at least {ORIGINAL_MIN_SIZE}x"
+                             f"{ORIGINAL_MIN_SIZE} pixels, not {input_shape[0]}x{input_shape[1]}")
+    photo = keras.Input(shape=input_shape, name="photo")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(photo)
+    for stage, filters in enumerate((32, 64, 128, 128), start=1):
+        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{stage}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", name="dense")(x)
+    prediction = layers.Dense(1, activation="sigmoid", name="prediction")(x)
+    model = keras.Model(photo, prediction, name="original_cnn")
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _augmentation(seed):
+    # Random flips, small turns and zooms change the photo, not its label; they are
+    # active only while training, so evaluation and prediction see the photo as is.
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed, name="flip"),
+        layers.RandomRotation(0.05, fill_mode="reflect", seed=seed, name="rotate"),
+        layers.RandomZoom((-0.2, 0.1), fill_mode="reflect", seed=seed, name="zoom"),
+    ], name="augmentation")
+
+
+def _residual_stage(x, filters, stage):
+    # Two 3x3 convolutions with batch normalization, then pooling; a 1x1 strided
+    # shortcut adds the stage input back, so gradients reach the first layers.
+    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
+                             name=f"block{stage}_shortcut_conv")(x)
+    for i in (1, 2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                          name=f"block{stage}_conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"block{stage}_bn{i}")(x)
+        x = layers.Activation("relu", name=f"block{stage}_relu{i}")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{stage}_pool")(x)
+    return layers.Add(name=f"block{stage}_add")([x, shortcut])
+
+
+def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None):
+    """A better network for 2,000 photos, trained from scratch on a CPU budget.
+
+    Augmentation layers inside the model, batch normalization, residual stages, global
+    average pooling instead of Flatten+Dense, dropout, AdamW with weight decay, label
+    smoothing and a cosine learning-rate schedule that reaches its floor after
+    ``total_steps`` training steps (set it to epochs x steps per epoch). See
+    ``IMPROVEMENTS`` for why each part is there and what it was worth.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    photo = keras.Input(shape=input_shape, name="photo")
+    x = _augmentation(seed)(photo)
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
+    x = layers.Activation("relu", name="stem_relu")(x)
+    for stage, filters in enumerate((32, 64, 128, 256), start=1):
+        x = _residual_stage(x, filters, stage)
+    x = layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
+    x = layers.Activation("relu", name="head_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="features")(x)
+    x = layers.Dropout(0.3, seed=seed, name="dropout")(x)
+    prediction = layers.Dense(1, activation="sigmoid", name="prediction")(x)
+    model = keras.Model(photo, prediction, name="improved_cnn")
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, int(total_steps * 0.95)), alpha=0.01,
+        warmup_target=2e-3, warmup_steps=max(1, int(total_steps * 0.05)))
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=5e-4),
+                  loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1),
+                  metrics=["accuracy"])
+    return model
+
+
+def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160, 3)):
+    """A frozen pretrained base with a small new head: the fastest route to ~98 %.
+
+    ``base`` is ``"mobilenet_v2"``; ``weights="imagenet"`` downloads the pretrained
+    weights once (Colab can, an offline machine cannot: a ``CatDogKitError`` says so),
+    ``weights=None`` builds the same network untrained. Fine-tune afterwards with
+    :func:`fine_tune`.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    if base != "mobilenet_v2":
+        raise CatDogKitError(f"unknown base {base!r}: use 'mobilenet_v2'")
+    try:
+        backbone = keras.applications.MobileNetV2(
+            input_shape=input_shape, include_top=False, weights=weights)
+    except Exception as error:  # network, proxy and certificate errors all look different
+        if weights is None:
+            raise
+        raise CatDogKitError(
+            f"could not fetch the {weights!r} weights for {base} ({type(error).__name__}: "
+            f"{error}). Connect to the internet (Colab can), or build it untrained with "
+            "weights=None.") from error
+    backbone.trainable = False
+    backbone.name = "base"
+    photo = keras.Input(shape=input_shape, name="photo")
+    # MobileNetV2 was trained on photos scaled to -1..1.
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(photo)
+    # training=False keeps the base's batch-normalization statistics fixed, also
+    # after fine_tune() unfreezes some of its layers.
+    x = backbone(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="features")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    prediction = layers.Dense(1, activation="sigmoid", name="prediction")(x)
+    model = keras.Model(photo, prediction, name="transfer_cnn")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def fine_tune(model, n_layers=30, learning_rate=1e-5):
+    """Unfreeze the last ``n_layers`` of a transfer model's base and recompile with a small step.
+
+    Batch-normalization layers stay frozen: their statistics came from ImageNet.
+    Returns the same model, ready for a few more epochs.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    try:
+        backbone = model.get_layer("base")
+    except ValueError:
+        raise CatDogKitError(f"model {model.name!r} has no layer named 'base': "
+                             "fine_tune() needs a model built by transfer_cnn()") from None
+    backbone.trainable = True
+    for i, layer in enumerate(backbone.layers):
+        layer.trainable = (i >= len(backbone.layers) - n_layers
+                           and not isinstance(layer, layers.BatchNormalization))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def load_model(path):
+    """Load a ``.keras`` file, or the model a ``training.train`` folder holds.
+
+    Anything else (no such path, a file that is not a Keras model, an old ``.h5``)
+    raises ``CatDogKitError`` with what to do.
+
+    Introduced in lesson 02 (building a CNN).
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        from catdogkit.training import model_file
+        found = model_file(path)
+        if found is None:
+            raise CatDogKitError(f"{path} holds no trained model (no model.keras or "
+                                 "checkpoint): train one with `catdogkit train --out`")
+        path = found
+    if not path.exists():
+        raise CatDogKitError(f"no model at {path}: give a .keras file or a training folder")
+    if path.suffix in (".h5", ".hdf5"):
+        raise CatDogKitError(f"{path} is an old HDF5 model: load it with keras.models.load_model "
+                             "on the Keras that wrote it, then save it again as .keras")
+    if not zipfile.is_zipfile(path):
+        raise CatDogKitError(f"{path} is not a Keras model (.keras files are zip archives)")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # corrupt archive, unknown layers, wrong Keras: all unusable input
+        raise CatDogKitError(f"{path} could not be loaded as a Keras model "
+                             f"({type(error).__name__}: {error})") from error
+
+
+def predict(model, photos, *, flip=False, batch_size=32):
+    """``P(dog)`` for a batch of raw photos, shape ``(N,)``.
+
+    ``flip=True`` averages each photo's prediction with its mirror image's (test-time
+    augmentation): a cat seen from the left is still a cat.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    import numpy as np
+    photos = np.asarray(photos, dtype="float32")
+    p = model.predict(photos, batch_size=batch_size, verbose=0).reshape(-1)
+    if flip:
+        p = (p + model.predict(photos[:, :, ::-1], batch_size=batch_size, verbose=0).reshape(-1)) / 2
+    return p

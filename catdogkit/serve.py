@@ -1,0 +1,413 @@
+"""The lessons as Voila web pages: ``catdogkit serve``.
+
+Voila runs every lesson as a page without code: each page view starts a kernel,
+runs the notebook and shows its outputs and widgets. This module builds the
+Voila command line, checks what can go wrong before Voila starts (a port in use,
+no lessons folder, Voila not installed) and lists the lessons for the index page.
+
+Only the ``lessons/`` folder is ever served. Serving the repository root would
+let anyone render ``solutions/`` (hidden tests and answers), so a folder that
+looks like a repository root is refused.
+
+The settings live in ``lessons/voila.json`` (read by Voila from the folder it is
+launched in): sources stripped, tracebacks hidden from visitors (Voila logs them
+on the server), idle kernels culled, and a size limit on websocket messages,
+which is the limit on an uploaded photo.
+
+Introduced in lesson 00 (the lessons as web pages).
+"""
+import contextlib
+import errno
+import importlib.util
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from catdogkit import runtime
+from catdogkit.errors import CatDogKitError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+#: Environment variable that names another lessons folder (tests, custom course folders).
+LESSONS_ENV = "CATDOGKIT_LESSONS"
+#: Environment variable that names the photos (see :func:`catdogkit.data.find_data`).
+DATA_ENV = "CATDOGKIT_DATA"
+CONFIG_NAME = "voila.json"
+#: Jupyter data folder holding the ``catdogkit`` Voila template (the lab template
+#: plus an index page that lists the lessons by title).
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_templates"
+TEMPLATE_NAME = "catdogkit"
+INDEX_HEADING = "catdogkit: how a convolutional network tells cats from dogs"
+#: Largest websocket message a page may send, which bounds an uploaded photo (8 MiB).
+UPLOAD_LIMIT_BYTES = 8 * 1024 * 1024
+#: A lesson notebook: two digits, an underscore, a name.
+LESSON_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
+#: Names whose presence marks a folder as a repository root, never to be served.
+_ROOT_MARKERS = ("solutions", "exercises", "pyproject.toml", ".git", "catdogkit")
+
+#: The settings written to ``lessons/voila.json`` (a test keeps the file and this in step).
+DEFAULT_CONFIG = {
+    "VoilaConfiguration": {
+        "strip_sources": True,
+        "show_tracebacks": False,
+        "allow_template_override": "NO",
+        "file_allowlist": [r".*\.(png|jpg|jpeg|gif|svg)"],
+        "file_denylist": [r".*\.(ipynb|py|json|keras|h5|db)", r"(^|.*/)\..*"],
+    },
+    "Voila": {
+        "ip": DEFAULT_HOST,
+        "port_retries": 0,
+        "tornado_settings": {"websocket_max_message_size": UPLOAD_LIMIT_BYTES},
+    },
+    "MappingKernelManager": {
+        "cull_idle_timeout": 300,
+        "cull_interval": 30,
+        "cull_connected": False,
+        "cull_busy": False,
+    },
+}
+
+
+def repo_root():
+    """The checkout this module lives in (``<repo>/catdogkit/serve.py`` → ``<repo>``)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def check_voila():
+    """Raise a clear :class:`CatDogKitError` when Voila is not installed."""
+    if importlib.util.find_spec("voila") is None:
+        raise CatDogKitError(
+            "Voila is not installed, so the lessons cannot be served as web pages. "
+            "Install it with:  pip install 'catdogkit[serve]'   (or: pip install voila)",
+            exit_code=3)
+
+
+def _looks_like_repo_root(folder):
+    return any((folder / marker).exists() for marker in _ROOT_MARKERS)
+
+
+def find_lessons_dir(path=None):
+    """The folder to serve: ``path``, ``$CATDOGKIT_LESSONS``, or ``<repo>/lessons``.
+
+    Raises :class:`CatDogKitError` when the folder is missing, holds no notebook,
+    or looks like a repository root (which would expose ``solutions/``).
+    """
+    if path is not None:
+        folder, origin = Path(path), "the folder given"
+    elif os.environ.get(LESSONS_ENV):
+        folder, origin = Path(os.environ[LESSONS_ENV]), f"${LESSONS_ENV}"
+    else:
+        folder, origin = repo_root() / "lessons", "the repository checkout"
+    folder = folder.expanduser().resolve()
+    if not folder.is_dir():
+        raise CatDogKitError(
+            f"No lessons folder at {folder} ({origin}). `catdogkit serve` serves the "
+            "lessons/ folder of a catdogkit checkout: clone the repository and run it "
+            f"there, or set {LESSONS_ENV} to a folder of lesson notebooks.")
+    if _looks_like_repo_root(folder):
+        raise CatDogKitError(
+            f"Refusing to serve {folder}: it looks like a repository root (it holds "
+            "solutions/, exercises/ or the package), and serving it would show the "
+            "graded solutions to everyone. Serve its lessons/ folder instead.")
+    if not any(folder.glob("*.ipynb")):
+        raise CatDogKitError(f"The lessons folder {folder} holds no notebook (*.ipynb).")
+    return folder
+
+
+def check_port(port, host=DEFAULT_HOST):
+    """Raise :class:`CatDogKitError` when ``host:port`` cannot be listened on."""
+    if not 0 < int(port) < 65536:
+        raise CatDogKitError(f"Port {port} is not a valid port number (1-65535).")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Same option as Tornado, so a port left in TIME_WAIT is not reported as taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CatDogKitError(
+                    f"Port {port} on {host} is already in use (another Voila or Jupyter "
+                    f"server?). Stop it, or choose another port: catdogkit serve --port "
+                    f"{int(port) + 1}", exit_code=4) from None
+            raise CatDogKitError(f"Cannot listen on {host}:{port}: {error.strerror}.",
+                                 exit_code=4) from None
+
+
+def free_port(host=DEFAULT_HOST):
+    """A port that is free right now (for tests and benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def read_config(lessons_dir):
+    """The settings in ``lessons_dir/voila.json`` (empty when the file is absent)."""
+    path = Path(lessons_dir) / CONFIG_NAME
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise CatDogKitError(f"{path} is not valid JSON: {error}") from None
+
+
+def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_browser=True,
+                  extra_args=()):
+    """The Voila command line that serves ``lessons_dir`` (and nothing above it).
+
+    Voila reads ``voila.json`` from the folders in ``Voila.config_file_paths``;
+    the command names only the lessons folder, so a stray ``voila.json`` in the
+    current directory or in ``~/.jupyter`` changes nothing. The address, the port
+    (never another one when it is taken) and the folder are on the command line,
+    which wins over any file. ``extra_args`` are further ``--Class.trait=value``
+    options (tests use them for short cull times).
+    """
+    lessons_dir = Path(lessons_dir).resolve()
+    command = [
+        # (-W: traitlets warns that JSON values for list/dict options are "deprecated";
+        # they still work and are the only way to pass the titles as a dict.)
+        sys.executable, "-W", "ignore::DeprecationWarning", "-m", "voila", str(lessons_dir),
+        f"--Voila.config_file_paths={lessons_dir}",
+        f"--Voila.ip={host}",
+        f"--port={int(port)}",
+        "--Voila.port_retries=0",
+        "--VoilaConfiguration.strip_sources=True",
+    ]
+    if (TEMPLATE_ROOT / "voila" / "templates" / TEMPLATE_NAME).is_dir():
+        index = {TEMPLATE_NAME: {
+            "heading": INDEX_HEADING,
+            "subheading": "pick a lesson and use its controls; start with 00 and go in order.",
+            "titles": dict(lesson_titles(lessons_dir))}}
+        command += [f"--template={TEMPLATE_NAME}",
+                    "--VoilaConfiguration.classic_tree=True",
+                    f"--VoilaConfiguration.extension_config={json.dumps(index)}"]
+    if not open_browser:
+        command.append("--no-browser")
+    command.extend(extra_args)
+    return command
+
+
+def build_env(data=None, base=None):
+    """The environment for Voila and its kernels (kernels inherit the server's).
+
+    ``data`` (a folder of photos) becomes ``$CATDOGKIT_DATA``; TensorFlow's log
+    switches are set so that no C++ log line reaches a page as a red stderr block.
+    """
+    env = dict(os.environ if base is None else base)
+    if data is not None:
+        folder = Path(data).expanduser().resolve()
+        if not folder.exists():
+            raise CatDogKitError(f"--data {data}: no such folder ({folder}).")
+        env[DATA_ENV] = str(folder)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if TEMPLATE_ROOT.is_dir():  # where Voila finds the catdogkit template
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH")) if p)
+    return env
+
+
+def page_url(host, port, notebook=None):
+    """The address of the tree (``notebook=None``) or of one rendered notebook."""
+    base = f"http://{host}:{int(port)}/"
+    return base if notebook is None else f"{base}voila/render/{notebook}"
+
+
+# ---------------------------------------------------------------------------
+# The index page (Voila's tree page, with the catdogkit template)
+
+
+def _heading(text):
+    """The first Markdown heading in ``text``, without markup, or None."""
+    for line in text.splitlines():
+        match = re.match(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if match:
+            title = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "",
+                           match.group(1))
+            return re.sub(r"<[^>]+>", "", title).strip() or None
+    return None
+
+
+def notebook_title(path):
+    """A notebook's title: the first Markdown heading of its first cells.
+
+    Falls back to the title in :data:`catdogkit.lesson.LESSONS`, then to the file name.
+    """
+    path = Path(path)
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        notebook = {"cells": []}
+    for cell in notebook.get("cells", [])[:6]:
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            title = _heading(source if isinstance(source, str) else "".join(source))
+            if title:
+                return title
+    try:
+        from catdogkit.lesson import LESSONS
+        known = dict(LESSONS)
+    except Exception:  # the index must render even if the lesson module is broken
+        known = {}
+    return known.get(path.stem) or path.stem[3:].replace("_", " ").capitalize()
+
+
+def lesson_titles(lessons_dir=None):
+    """``[(file name, title), …]`` for the lesson notebooks (``NN_name.ipynb``), in order."""
+    folder = Path(lessons_dir) if lessons_dir is not None else find_lessons_dir()
+    return [(path.name, notebook_title(path))
+            for path in sorted(folder.glob("*.ipynb")) if LESSON_PATTERN.match(path.name)]
+
+
+# ---------------------------------------------------------------------------
+# Starting the server
+
+
+def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
+            host=DEFAULT_HOST, extra_args=()):
+    """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError."""
+    check_voila()
+    lessons_dir = find_lessons_dir(lessons)
+    read_config(lessons_dir)  # a broken voila.json is reported before Voila starts
+    check_port(port, host)
+    env = build_env(data)
+    command = build_command(lessons_dir, port=port, host=host, open_browser=open_browser,
+                            extra_args=extra_args)
+    return command, env, lessons_dir
+
+
+def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
+          host=DEFAULT_HOST, announce=print):
+    """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code."""
+    command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
+                                        lessons=lessons, host=host)
+    announce(f"Serving the lessons in {lessons_dir}")
+    if data is not None:
+        announce(f"Photos: {env[DATA_ENV]}")
+    announce(f"Open {page_url(host, port)}   (the index of lessons)")
+    announce("Press Ctrl-C to stop.")
+    process = subprocess.Popen(command, cwd=lessons_dir, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # Voila received the same Ctrl-C and shuts its kernels down; give it time.
+        try:
+            return process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            return process.wait()
+
+
+class VoilaServer:
+    """A Voila server in the background, for tests and benchmarks.
+
+    ``with VoilaServer(lessons_dir, log_path=...) as server:`` starts it on a free
+    port of 127.0.0.1, waits until it answers, and stops it (and its kernels) on exit.
+    """
+
+    def __init__(self, lessons_dir=None, *, port=None, data=None, extra_args=(),
+                 log_path=None, env=None, startup_timeout=60):
+        self.host = DEFAULT_HOST
+        self.port = port or free_port(self.host)
+        self.lessons_dir = find_lessons_dir(lessons_dir)
+        self.extra_args = list(extra_args)
+        self.data = data
+        self.log_path = Path(log_path) if log_path else None
+        self.env_overrides = dict(env or {})
+        self.startup_timeout = startup_timeout
+        self.process = None
+        self._log = None
+
+    @property
+    def url(self):
+        return page_url(self.host, self.port)
+
+    def page(self, notebook):
+        return page_url(self.host, self.port, notebook)
+
+    def start(self):
+        command, env, lessons_dir = prepare(self.port, self.data, open_browser=False,
+                                            lessons=self.lessons_dir, host=self.host,
+                                            extra_args=self.extra_args)
+        env.update(self.env_overrides)
+        if self.log_path:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            command, cwd=lessons_dir, env=env, stdin=subprocess.DEVNULL,
+            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if self.process.poll() is not None:
+                self.stop()
+                raise CatDogKitError(f"Voila exited with code {self.process.returncode} "
+                                     f"before answering (log: {self.log_path}).")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as answer:
+                    if answer.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise CatDogKitError(f"Voila did not answer at {self.url} within "
+                                     f"{self.startup_timeout} s (log: {self.log_path}).")
+            time.sleep(0.2)
+
+    def kernel_processes(self):
+        """The kernel processes this server started (psutil objects)."""
+        import psutil
+        if self.process is None or self.process.poll() is not None:
+            return []
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        kernels = []
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                if "ipykernel_launcher" in " ".join(child.cmdline()):
+                    kernels.append(child)
+        return kernels
+
+    def log_text(self):
+        if self._log:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path else ""
+
+    def stop(self):
+        if self.process is None:
+            return
+        import signal
+        leftovers = []
+        with contextlib.suppress(Exception):
+            leftovers = self.kernel_processes()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # Voila shuts its kernels down
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for kernel in leftovers:  # only processes this server started, by id
+            with contextlib.suppress(Exception):
+                if kernel.is_running():
+                    kernel.kill()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

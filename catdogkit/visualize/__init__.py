@@ -1,0 +1,35 @@
+"""Looking inside the network: pure functions, arrays in, arrays (or figures) out.
+
+One idea per module: ``layers`` (lookup by name, photo shapes, cached sub-models),
+``activations`` (feature maps, per-layer statistics), ``dense`` (head cost, unit
+activations, PCA), ``filters`` (kernels, patterns by gradient ascent), ``heatmaps``
+(Grad-CAM), ``outcomes`` (confusion matrix, misclassified photos) and ``plots`` (drawing).
+Everything public is re-exported here: ``cdk.visualize.feature_maps(model, photo, "conv1")``.
+"""
+from catdogkit.visualize.activations import (
+    all_feature_maps, feature_maps, layer_outputs, layer_statistics)
+from catdogkit.visualize.dense import (
+    class_means, class_separation, dense_activations, head_parameter_cost, pca_2d)
+from catdogkit.visualize.filters import (
+    deprocess, filter_patterns, first_layer_patches, kernel_weights)
+from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
+from catdogkit.visualize.layers import (
+    activation_model, as_batch, check_layer, input_size, layer_names, layer_table, photo_digest)
+from catdogkit.visualize.outcomes import confusion_matrix, misclassified
+from catdogkit.visualize.plots import (
+    colour_tiles, figure_png, image_png, plot_all_feature_maps, plot_confusion_matrix, plot_dense_units,
+    plot_feature_maps, plot_filter_patterns, plot_grad_cam, plot_images, plot_kernels,
+    plot_layer_statistics, plot_misclassified, plot_pca, plot_side_by_side,
+    plot_training_curves, tile)
+
+__all__ = [
+    "activation_model", "all_feature_maps", "as_batch", "check_layer", "class_means",
+    "class_separation", "colour_tiles", "confusion_matrix", "default_cam_layer", "dense_activations",
+    "deprocess", "feature_maps", "figure_png", "filter_patterns", "first_layer_patches",
+    "grad_cam", "head_parameter_cost", "image_png", "input_size", "kernel_weights", "layer_names",
+    "layer_outputs", "layer_statistics", "layer_table", "misclassified", "overlay", "pca_2d",
+    "photo_digest", "plot_all_feature_maps", "plot_confusion_matrix", "plot_dense_units",
+    "plot_feature_maps", "plot_filter_patterns", "plot_grad_cam", "plot_images",
+    "plot_kernels", "plot_layer_statistics", "plot_misclassified", "plot_pca",
+    "plot_side_by_side", "plot_training_curves", "tile",
+]

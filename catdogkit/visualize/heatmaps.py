@@ -1,0 +1,85 @@
+"""Grad-CAM: where in the photo the cats-vs-dogs network looked to decide.
+
+Introduced in lesson 07 (the improved model).
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+from matplotlib import colormaps
+
+from catdogkit.errors import CatDogKitError
+from catdogkit.visualize.layers import activation_model, as_batch, check_layer, layer_names
+
+
+def default_cam_layer(model):
+    """The last convolution layer of ``model``: Grad-CAM's usual choice.
+
+    Its maps are the last that keep a position, and by then they answer to whole
+    objects (ears, snouts) rather than edges.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    convs = layer_names(model, "conv")
+    if not convs:
+        raise CatDogKitError(f"{model.name} has no convolution layer for Grad-CAM")
+    return convs[-1]
+
+
+def _class_score(model, head_input, class_index):
+    last = model.layers[-1]
+    # Gradients of the logit, not of the sigmoid/softmax output: a confident prediction
+    # (P = 0.9999) has a near-zero output gradient and would give an empty heatmap.
+    if isinstance(last, keras.layers.Dense) and last.activation in (keras.activations.sigmoid,
+                                                                    keras.activations.softmax):
+        logits = tf.matmul(head_input, last.kernel) + last.bias
+    else:
+        logits = last(head_input)
+    n_out = logits.shape[-1]
+    if class_index not in range(max(2, n_out)):
+        raise CatDogKitError(f"class_index must be 0 (cats) or 1 (dogs), got {class_index!r}")
+    if n_out == 1:  # one sigmoid unit = P(class 1): class 0's score is -logit
+        return logits[:, 0] if class_index == 1 else -logits[:, 0]
+    return logits[:, class_index]
+
+
+def grad_cam(model, photo, layer=None, class_index=1):
+    """Grad-CAM heatmap of one photo for class ``class_index`` (0 = cats, 1 = dogs).
+
+    Weights each channel of the conv layer ``layer`` (default: the last one) by the mean
+    gradient of the class score (the logit) with respect to it, sums, keeps the positive
+    part. Returns float32 ``(h, w)`` in 0..1 at the layer's resolution (all zeros when
+    nothing in the photo speaks for that class); :func:`overlay` puts it on the photo.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    layer = layer or default_cam_layer(model)
+    check_layer(model, layer, "spatial")
+    sub = activation_model(model, [layer], inputs_of=[model.layers[-1].name])
+    batch = tf.constant(as_batch(model, photo)[:1])
+    with tf.GradientTape() as tape:
+        maps, head_input = sub(batch, training=False)
+        tape.watch(maps)
+        score = _class_score(model, head_input, class_index)
+    grads = tape.gradient(score, maps)
+    if grads is None:
+        raise CatDogKitError(f"the prediction of {model.name} does not depend on layer {layer!r}")
+    weights = tf.reduce_mean(grads[0], axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+    top = cam.max()
+    return (cam / top if top > 0 else cam).astype(np.float32)
+
+
+def overlay(photo, heatmap, alpha=0.4, cmap="jet"):
+    """The photo with the heatmap laid over it: float32 ``(H, W, 3)`` in 0..1.
+
+    ``photo`` is ``(H, W, 3)`` in 0..255; ``heatmap`` ``(h, w)`` in 0..1 is resized
+    (bilinear) to the photo and coloured with ``cmap``; ``alpha`` is the heatmap's weight.
+
+    Introduced in lesson 07 (the improved model).
+    """
+    photo = np.asarray(photo, dtype=np.float32)
+    if photo.ndim != 3 or photo.shape[-1] != 3:
+        raise CatDogKitError(f"overlay needs one RGB photo (H, W, 3), got shape {photo.shape}")
+    big = tf.image.resize(np.asarray(heatmap, np.float32)[..., None], photo.shape[:2]).numpy()[..., 0]
+    colours = colormaps[cmap](np.clip(big, 0, 1))[..., :3]
+    return np.clip((1 - alpha) * photo / 255.0 + alpha * colours, 0, 1).astype(np.float32)

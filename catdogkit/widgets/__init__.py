@@ -1,0 +1,21 @@
+"""The explorers the lessons show, built only on ``catdogkit.visualize``.
+
+Every explorer has ``.widget`` (display it, or display the explorer itself), its controls
+and outputs as attributes (tests and Voila pages drive them), and a ``.message`` area
+where errors from callbacks appear. Works on ipywidgets 7.7 (Colab) and 8.x.
+"""
+from catdogkit.widgets._compat import IPYWIDGETS_MAJOR, clear_upload, uploaded_files
+from catdogkit.widgets.browser import DataBrowser
+from catdogkit.widgets.dense import DenseExplorer
+from catdogkit.widgets.featuremaps import FeatureMapExplorer
+from catdogkit.widgets.filters import FilterExplorer
+from catdogkit.widgets.gradcam import GradCamExplorer
+from catdogkit.widgets.layers import LayerExplorer, statistics_table
+from catdogkit.widgets.monitor import TrainingMonitor
+from catdogkit.widgets.photos import MAX_UPLOAD_BYTES, PhotoPicker
+
+__all__ = [
+    "IPYWIDGETS_MAJOR", "MAX_UPLOAD_BYTES", "DataBrowser", "DenseExplorer",
+    "FeatureMapExplorer", "FilterExplorer", "GradCamExplorer", "LayerExplorer",
+    "PhotoPicker", "TrainingMonitor", "clear_upload", "statistics_table", "uploaded_files",
+]

@@ -1,0 +1,81 @@
+"""`catdogkit train`, `evaluate` and `demo` from the command line, bad input included."""
+import json
+import shutil
+
+import pytest
+
+pytest.importorskip("keras")
+
+from catdogkit.cli import main  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--model", "original", "--data", str(tiny_sample), "--epochs", "1",
+                 "--out", str(out), "--image-size", "64"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_keras_model(trained):
+    assert (trained / "model.keras").is_file() and (trained / "history.json").is_file()
+
+
+def test_evaluate_json_last_line(trained, tiny_sample, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(trained), "--data", str(tiny_sample), "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["n"] == 40 and result["split"] == "test" and 0 <= result["accuracy"] <= 1
+    assert set(result["per_class"]) == {"cats", "dogs"}
+    assert "cats:" in out and "right" in out
+
+
+def error_of(argv, capsys):
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    return err
+
+
+def test_data_with_one_class_is_refused(tiny_sample, tmp_path, capsys):
+    for split in ("train", "validation"):
+        shutil.copytree(tiny_sample / split / "cats", tmp_path / split / "cats")
+    err = error_of(["train", "--data", str(tmp_path), "--epochs", "1", "--out",
+                    str(tmp_path / "out"), "--image-size", "64"], capsys)
+    assert "class" in err.lower()
+
+
+def test_a_file_that_is_not_a_keras_model(tiny_sample, tmp_path, capsys):
+    fake = tmp_path / "model.keras"
+    fake.write_text("hello")
+    assert "not a Keras model" in error_of(
+        ["evaluate", "--model", str(fake), "--data", str(tiny_sample)], capsys)
+
+
+def test_unwritable_out(tiny_sample, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert "cannot write" in error_of(
+        ["train", "--data", str(tiny_sample), "--epochs", "1", "--out",
+         str(tmp_path / "file" / "run"), "--image-size", "64"], capsys)
+
+
+def test_image_size_that_does_not_match_the_model(trained, tiny_sample, capsys):
+    err = error_of(["evaluate", "--model", str(trained), "--data", str(tiny_sample),
+                    "--image-size", "150"], capsys)
+    assert "64x64" in err
+
+
+def test_resuming_into_a_folder_of_another_size(trained, tiny_sample, capsys):
+    err = error_of(["train", "--data", str(tiny_sample), "--epochs", "2", "--out", str(trained),
+                    "--image-size", "48"], capsys)
+    assert "another --out" in err
+
+
+def test_commands_are_registered(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("train", "evaluate", "demo")), out

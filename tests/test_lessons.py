@@ -1,0 +1,307 @@
+"""The lesson notebooks: static checks on the committed files, then every lesson executed.
+
+Static checks (fast): no outputs in git, kernelspec ``python3``, a header with title,
+goals, run times, the "Open in Colab" badge made from ``catdogkit.lesson.REPOSITORY``,
+previous/next links and the exercise link; a parameters cell and the standard set-up
+cell; a summary and "try this" questions at the end; no function longer than 10 lines.
+
+Execution (slow): every lesson runs top to bottom with nbclient in a fresh kernel on
+the embedded sample, two at a time, with shorter trainings set through its parameters
+cell (never by skipping cells). Any error output or any stderr output fails the lesson,
+including output captured inside ``Output`` widgets. Per-lesson times are written to
+``test-artifacts/lesson_timings.json``.
+"""
+import ast
+import json
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from catdogkit import lesson as kit_lesson
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS_DIR = REPO / "lessons"
+ARTIFACTS = REPO / "test-artifacts"
+LESSONS = kit_lesson.lesson_names()
+MAX_FUNCTION_LINES = 10
+#: The whole set must execute within this many seconds on the development machine.
+TOTAL_BUDGET_S = 600
+#: One lesson may not run longer than this (nbclient cell timeout as well).
+CELL_TIMEOUT_S = 420
+
+#: A smaller embedded sample (150x150 like the lessons' own) for the lessons that train:
+#: the lessons run exactly as written, on fewer photos.
+TEST_SAMPLE = {"train": 60, "validation": 30, "test": 10}
+#: Parameters the tests set in each lesson (injected right after its parameters cell);
+#: "DATA" set to None here means: the small test sample above.
+TEST_PARAMETERS = {
+    "02_building_a_cnn": {"DATA": None, "EPOCHS": 2, "MORE_EPOCHS": 1, "FRESH": True},
+    "03_feature_maps": {"DATA": None},
+    "04_dense_layers": {"DATA": None},
+    "05_layer_visualization": {"DATA": None},
+    "06_convnet_filters": {"DATA": None, "STEPS": 10, "FILTERS": 8},
+    "07_improved_model": {"DATA": None},
+}
+#: Lessons that use the cached lesson models (trained once, before those lessons run).
+MODEL_LESSONS = {
+    "03_feature_maps": ("original",),
+    "04_dense_layers": ("original", "improved"),
+    "05_layer_visualization": ("original",),
+    "06_convnet_filters": ("original", "improved"),
+    "07_improved_model": ("original", "improved"),
+}
+
+
+def read(name):
+    return nbformat.read(LESSONS_DIR / f"{name}.ipynb", as_version=4)
+
+
+def code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def markdown_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+def python_source(cell_source):
+    """A code cell as plain Python (IPython magics turned into calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(cell_source)
+
+
+# ---------------------------------------------------------------- static checks
+
+
+def test_the_lessons_folder_holds_exactly_the_kits_lessons():
+    on_disk = sorted(path.stem for path in LESSONS_DIR.glob("*.ipynb"))
+    assert on_disk == sorted(LESSONS), "lessons/ and catdogkit.lesson.LESSONS disagree"
+    for name in LESSONS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+", name), name
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_committed_lesson_is_valid_and_has_no_outputs(name):
+    nb = read(name)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    for index, cell in enumerate(code_cells(nb)):
+        assert cell.outputs == [], f"{name}: code cell {index} has outputs; strip them before committing"
+        assert cell.execution_count is None, f"{name}: code cell {index} has an execution count"
+    assert "widgets" not in nb.metadata, f"{name}: saved widget state; strip it before committing"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_header_has_title_goals_run_times_badge_and_links(name):
+    header = markdown_cells(read(name))[0].source
+    number = name[:2]
+    title = kit_lesson.lesson_title(name)
+    assert header.startswith(f"# Lesson {number} · {title}"), f"{name}: title line"
+    assert kit_lesson.colab_badge(name) in header, f"{name}: Open-in-Colab badge missing or stale"
+    assert kit_lesson.COLAB_BADGE_IMAGE in header
+    assert kit_lesson.navigation(name) in header, f"{name}: previous/next links missing or stale"
+    assert re.search(r"you will learn", header, re.I), f"{name}: what the student learns"
+    run_time = re.search(r"run time[^\n]*", header, re.I)
+    assert run_time and "CPU" in run_time.group(0) and "GPU" in run_time.group(0), \
+        f"{name}: expected run time on a CPU and on a Colab GPU"
+    assert "../exercises/" in header, f"{name}: link to the exercise"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_header_links_point_to_existing_files(name):
+    header = markdown_cells(read(name))[0].source
+    for target in re.findall(r"\]\(([^)\s]+)\)", header):
+        if target.startswith("http"):
+            continue
+        path = (LESSONS_DIR / target.split("#")[0]).resolve()
+        assert path.exists(), f"{name}: the header links to {target}, which does not exist"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_starts_with_parameters_then_the_standard_setup_cell(name):
+    cells = code_cells(read(name))
+    parameters, setup = cells[0], cells[1]
+    assert "parameters" in parameters.metadata.get("tags", []), f"{name}: first code cell must be tagged 'parameters'"
+    tree = ast.parse(parameters.source)
+    assert all(isinstance(node, ast.Assign) for node in tree.body), \
+        f"{name}: the parameters cell holds plain assignments only"
+    assert kit_lesson.install_command() in setup.source, f"{name}: Colab install line missing or stale"
+    assert 'if "google.colab" in sys.modules:' in setup.source
+    assert "import catdogkit as cdk" in setup.source
+    assert f'cdk.lesson.setup("{name}"' in setup.source
+    for cell in cells[:1]:
+        assert "import" not in cell.source
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_ends_with_summary_and_try_this(name):
+    tail = "\n".join(cell.source for cell in markdown_cells(read(name))[-2:])
+    assert re.search(r"^#+ .*summary", tail, re.I | re.M), f"{name}: a summary at the end"
+    assert re.search(r"^#+ .*try this", tail, re.I | re.M), f"{name}: 'try this' questions at the end"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_defines_no_long_function_and_needs_no_typing(name):
+    for index, cell in enumerate(code_cells(read(name))):
+        tree = ast.parse(python_source(cell.source))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= MAX_FUNCTION_LINES, (
+                    f"{name}: code cell {index} defines {node.name} with {length} lines; "
+                    "reusable logic belongs in catdogkit")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "input":
+                pytest.fail(f"{name}: code cell {index} calls input(); use a widget")
+        assert "drive.mount" not in cell.source, f"{name}: never mount Drive at the top level"
+
+
+@pytest.mark.parametrize("name", LESSONS[1:])
+def test_explorations_use_the_kits_widgets(name):
+    code = "\n".join(cell.source for cell in code_cells(read(name)))
+    # cdk.training.train shows catdogkit.widgets.TrainingMonitor in a notebook
+    assert "cdk.widgets." in code or "cdk.training.train(" in code, \
+        f"{name}: explorations use catdogkit.widgets"
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_LESSONS))
+def test_model_lessons_use_the_cached_lesson_models(name):
+    code = "\n".join(cell.source for cell in code_cells(read(name)))
+    for model in MODEL_LESSONS[name]:
+        assert f'lesson_model("{model}"' in code, f"{name}: use cdk.training.lesson_model({model!r})"
+
+
+# ---------------------------------------------------------------- execution
+
+
+def with_parameters(nb, parameters):
+    """Insert a cell that sets ``parameters`` right after the parameters cell (as papermill does)."""
+    if not parameters:
+        return nb
+    index = next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", []))
+    source = "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
+    injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(index + 1, injected)
+    return nb
+
+
+def problems_in(outputs, where):
+    found = []
+    for output in outputs:
+        if output.get("output_type") == "error":
+            found.append(f"{where}: error {output.get('ename')}: {output.get('evalue')}")
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            found.append(f"{where}: stderr: {output.get('text', '')[:500]!r}")
+    return found
+
+
+def problems_in_widgets(nb):
+    """Errors or stderr captured by Output widgets (callbacks that failed while the lesson ran)."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    found = []
+    for model_id, model in state.get("state", {}).items():
+        outputs = model.get("state", {}).get("outputs") or []
+        found += problems_in(outputs, f"Output widget {model_id}")
+    return found
+
+
+def small_sample():
+    from catdogkit.sample import make_sample
+
+    return make_sample(TEST_SAMPLE, image_size=150, seed=0)
+
+
+def parameters_for(name):
+    parameters = dict(TEST_PARAMETERS.get(name, {}))
+    if "DATA" in parameters:
+        parameters["DATA"] = str(small_sample())
+    return parameters
+
+
+def execute(name):
+    from nbclient import NotebookClient
+
+    nb = with_parameters(read(name), parameters_for(name))
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            store_widget_state=True, allow_errors=True,
+                            resources={"metadata": {"path": str(LESSONS_DIR)}})
+    started = time.monotonic()
+    client.execute()
+    seconds = time.monotonic() - started
+    problems = []
+    for index, cell in enumerate(code_cells(nb)):
+        problems += problems_in(cell.get("outputs", []), f"code cell {index}")
+    problems += problems_in_widgets(nb)
+    return {"seconds": seconds, "problems": problems}
+
+
+def warm_lesson_models(names):
+    """Train (or load from the test cache) the models the selected lessons share, once."""
+    from catdogkit import training
+
+    wanted = sorted({model for name in names for model in MODEL_LESSONS.get(name, ())})
+    for model in wanted:
+        training.lesson_model(model, small_sample(), progress=None)
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def executed(request):
+    """Run the selected lessons, two at a time; lessons without shared models go first."""
+    selected = [item.callspec.params["name"] for item in request.session.items
+                if item.originalname == "test_lesson_executes_cleanly"]
+    plain = [name for name in selected if name not in MODEL_LESSONS]
+    modelled = [name for name in selected if name in MODEL_LESSONS]
+    results, lock = {}, threading.Lock()
+
+    def run(name):
+        try:
+            outcome = execute(name)
+        except Exception as error:  # a kernel that died or a cell that timed out
+            outcome = {"seconds": None, "problems": [f"{type(error).__name__}: {error}"]}
+        with lock:
+            results[name] = outcome
+
+    started = time.monotonic()
+    small_sample()
+    # While this process trains the shared lesson models, one kernel runs the lessons
+    # that need none; then two kernels at a time run the rest (2 CPU cores).
+    with ThreadPoolExecutor(max_workers=1 if modelled else 2) as pool:
+        plain_runs = [pool.submit(run, name) for name in plain]
+        warmed = time.monotonic()
+        warm_lesson_models(modelled)
+        warm_seconds = time.monotonic() - warmed
+        for future in plain_runs:
+            future.result()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(run, name) for name in modelled]:
+            future.result()
+    total = time.monotonic() - started
+    ARTIFACTS.mkdir(exist_ok=True)
+    report = {"total_seconds": round(total, 1), "lesson_models_seconds": round(warm_seconds, 1),
+              "lessons": {name: results[name]["seconds"] and round(results[name]["seconds"], 1)
+                          for name in selected}}
+    (ARTIFACTS / "lesson_timings.json").write_text(json.dumps(report, indent=2))
+    return {"results": results, "total": total}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3 * TOTAL_BUDGET_S)
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_executes_cleanly(name, executed):
+    outcome = executed["results"][name]
+    assert not outcome["problems"], f"{name}:\n" + "\n".join(outcome["problems"])
+
+
+@pytest.mark.slow
+def test_all_lessons_execute_within_the_budget(executed):
+    if len(executed["results"]) < len(LESSONS):
+        pytest.skip("only some lessons were selected")
+    assert executed["total"] <= TOTAL_BUDGET_S, \
+        f"the lessons took {executed['total']:.0f} s; the budget is {TOTAL_BUDGET_S} s"

@@ -1,0 +1,482 @@
+"""The nbgrader round trip of every exercise, through nbgrader's Python API.
+
+For each assignment in ``solutions/``, in a temporary course folder with its own
+gradebook and HOME (nothing is written into the repository):
+
+* ``generate_assignment`` from ``solutions/`` works, and its release equals the committed
+  ``exercises/`` copy;
+* four students hand in: ``solved`` (the solutions typed into the release) gets full
+  marks; ``untouched`` (the release as it is) gets 0 and grading does not crash;
+  ``wrong`` (one realistic mistake) loses exactly that part's points; ``bad`` (one answer
+  raises, one writes to stderr, one loops forever) scores 0 on those three parts and full
+  marks on the rest, so grading went on past them;
+* ``Validator`` passes on the solution notebook and fails (``invert=True``) on the release;
+* grading one submission takes less than 60 s.
+
+The assignments are graded in parallel child processes (this file run as a script), each
+with its own course folder, so the SQLite gradebooks never compete. A student's endless
+loop costs :data:`LOOP_TIMEOUT` seconds: the test gives that one test cell a short
+timeout (``Execute.timeout_func``), every other cell keeps the course's own.
+"""
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
+                     if p.is_dir() and not p.name.startswith((".", "_")))
+#: The slowest assignments start first, so that the parallel workers finish together.
+ORDER = sorted(ASSIGNMENTS, key=lambda name: (name not in ("07_improved_model", "06_convnet_filters",
+                                                          "03_feature_maps"), name))
+LOOP_TIMEOUT = 8
+GRADING_LIMIT_S = 60
+WORKERS = int(os.environ.get("CATDOGKIT_GRADING_WORKERS", "3"))
+
+#: One realistic mistake per assignment: (answer cell's grade_id, the student's answer).
+WRONG = {
+    "01_utility_functions": ("is_photo_name", '''
+def is_photo_name(name):
+    # forgets capital letters: DOG.12.JPG is not counted
+    return not name.startswith(".") and name.endswith((".jpg", ".jpeg", ".png"))
+'''),
+    "02_building_a_cnn": ("class_network", '''
+def class_network(input_shape=(150, 150, 3)):
+    # padding="same" keeps the maps larger: far more parameters than the class network
+    photo = keras.Input(shape=input_shape)
+    x = layers.Rescaling(1.0 / 255)(photo)
+    for filters in (32, 64, 128, 128):
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, activation="relu")(x)
+    return keras.Model(photo, layers.Dense(1, activation="sigmoid")(x))
+'''),
+    "03_feature_maps": ("to_image", '''
+def to_image(channel):
+    # truncates instead of rounding
+    channel = np.asarray(channel, dtype="float64")
+    low, high = channel.min(), channel.max()
+    if high == low:
+        return np.zeros(channel.shape, dtype=np.uint8)
+    return ((channel - low) / (high - low) * 255).astype(np.uint8)
+'''),
+    "04_dense_layers": ("flatten_dense_params", '''
+def flatten_dense_params(feature_shape, units):
+    # forgets the biases
+    height, width, channels = feature_shape
+    return height * width * channels * units
+'''),
+    "05_layer_visualization": ("activation_stats", '''
+def activation_stats(activation):
+    # counts the zeros instead of their fraction
+    values = np.asarray(activation, dtype="float64")
+    return {"mean": float(values.mean()), "max": float(values.max()),
+            "zero_fraction": float(np.sum(values == 0))}
+'''),
+    "06_convnet_filters": ("gradient_ascent_step", '''
+def gradient_ascent_step(extractor, image, filter_index, learning_rate):
+    # forgets to normalise the gradient
+    image = tf.convert_to_tensor(image, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        loss = tf.reduce_mean(extractor(image)[:, 2:-2, 2:-2, filter_index])
+    return loss, image + learning_rate * tape.gradient(loss, image)
+'''),
+    "07_improved_model": ("improved_network", '''
+def improved_network(input_shape=(150, 150, 3)):
+    # keeps Flatten + a big Dense layer: over the parameter budget
+    photo = keras.Input(shape=input_shape)
+    x = layers.Rescaling(1.0 / 255)(photo)
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.5)(x)
+    x = layers.Dense(256, activation="relu")(x)
+    model = keras.Model(photo, layers.Dense(1, activation="sigmoid")(x))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+'''),
+}
+
+#: Which answer (1-based, in notebook order) the ``bad`` student breaks, and how. The loop
+#: goes where the part's own test is quick, so the short timeout never hits a right answer.
+BAD_PARTS = {"raises": 1, "stderr": 2, "loops": 3}
+BAD_OVERRIDES = {"02_building_a_cnn": {"loops": 1, "raises": 2, "stderr": 3}}
+
+BREAKERS = {
+    "raises": '''
+def {name}(*args, **kwargs):
+    raise ValueError("a bug in the student's code")
+''',
+    "stderr": '''
+_right_{name} = {name}
+def {name}(*args, **kwargs):
+    import sys
+    print("debugging output", file=sys.stderr)
+    return _right_{name}(*args, **kwargs)
+''',
+    # sleeps in the loop so that the test machine's CPU is not spent on it
+    "loops": '''
+def {name}(*args, **kwargs):
+    import time
+    while True:
+        time.sleep(0.05)
+''',
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The child process: one assignment, one temporary course
+# ---------------------------------------------------------------------------------------
+
+def _read(path):
+    import nbformat
+    return nbformat.read(str(path), as_version=4)
+
+
+def _write(nb, path):
+    import nbformat
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _without_markers(source):
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def _answers(nb):
+    """The answer cells' grade_ids in notebook order."""
+    return [_nbgrader(c)["grade_id"] for c in nb.cells
+            if _nbgrader(c).get("solution") and not _nbgrader(c).get("grade")]
+
+
+def _function_name(source):
+    names = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    assert len(names) == 1, f"an answer cell should define one function, found {names}"
+    return names[0]
+
+
+def _submission(release, solution, replace=None):
+    """The release with the solutions typed in; ``replace`` maps grade_id -> new source."""
+    import copy
+    answers = {_nbgrader(c)["grade_id"]: _without_markers(c.source)
+               for c in solution.cells if _nbgrader(c).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = _nbgrader(cell).get("grade_id")
+        if _nbgrader(cell).get("solution"):
+            cell.source = answers[gid]
+            if replace and gid in replace:
+                cell.source = replace[gid]
+    return nb
+
+
+def _scores(db_url, assignment, notebook, student):
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gb:
+        sub = gb.find_submission_notebook(notebook, assignment, student)
+        return {g.name: g.score for g in sub.grades}
+
+
+def grade_one(assignment, work):
+    """Run the whole round trip of one assignment in ``work``; return a JSON-able report."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    work = Path(work)
+    course = work / "course"
+    home = work / "home"
+    home.mkdir(parents=True)
+    os.environ["HOME"] = str(home)
+    os.environ["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
+    os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # nbgrader runs `alembic`
+    course.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
+    os.chdir(course)
+
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.validator import Validator
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    cfg.CourseDirectory.db_url = db_url
+    report = {"assignment": assignment, "root": cfg.CourseDirectory.root}
+
+    source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
+    solution = _read(source_path)
+    answers = _answers(solution)
+    points = {_nbgrader(c)["grade_id"]: float(_nbgrader(c)["points"])
+              for c in solution.cells if _nbgrader(c).get("grade")}
+    report["points"] = points
+
+    bad = dict(BAD_PARTS, **BAD_OVERRIDES.get(assignment, {}))
+    bad_ids = {how: answers[index - 1] for how, index in bad.items()}
+    loop_test = f"test_{bad_ids['loops']}"
+
+    def timeout_func(cell):
+        return LOOP_TIMEOUT if _nbgrader(cell).get("grade_id") == loop_test else cfg.Execute.timeout
+
+    cfg.Execute.timeout_func = timeout_func
+    api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+
+    result = api.generate_assignment(assignment)
+    report["generate"] = {"success": result["success"], "error": result.get("error")}
+    if not result["success"]:
+        return report
+    release_path = course / "exercises" / assignment / f"{assignment}.ipynb"
+    release = _read(release_path)
+    committed = REPO / "exercises" / assignment / f"{assignment}.ipynb"
+    report["release_matches_committed"] = (
+        committed.is_file() and json.loads(committed.read_text()) == json.loads(release_path.read_text()))
+
+    wrong_id, wrong_source = WRONG[assignment]
+    breaks = {gid: BREAKERS[how].format(name=_function_name(_without_markers(
+        next(c.source for c in solution.cells if _nbgrader(c).get("grade_id") == gid))))
+        for how, gid in bad_ids.items()}
+    students = {
+        "solved": _submission(release, solution),
+        "untouched": release,
+        "wrong": _submission(release, solution, {wrong_id: wrong_source.strip()}),
+        "bad": _submission(release, solution, {
+            gid: _without_markers(next(c.source for c in solution.cells
+                                       if _nbgrader(c).get("grade_id") == gid)) + "\n" + code
+            for gid, code in breaks.items()}),
+    }
+    report["wrong_part"] = wrong_id
+    report["bad_parts"] = bad_ids
+    report["students"] = {}
+    for student, nb in students.items():
+        _write(nb, course / "submitted" / student / assignment / f"{assignment}.ipynb")
+        start = time.monotonic()
+        result = api.autograde(assignment, student)
+        seconds = time.monotonic() - start
+        entry = {"success": result["success"], "seconds": round(seconds, 2),
+                 "error": result.get("error"), "log": (result.get("log") or "")[-3000:]}
+        if result["success"]:
+            entry["scores"] = _scores(db_url, assignment, assignment, student)
+        report["students"][student] = entry
+
+    start = time.monotonic()
+    report["validate_solution"] = Validator(config=cfg).validate(str(source_path))
+    report["validate_release"] = Validator(config=cfg, invert=True).validate(str(release_path))
+    report["validate_seconds"] = round(time.monotonic() - start, 2)
+    return report
+
+
+def _child_main(assignment, work, out):
+    try:
+        report = grade_one(assignment, work)
+    except BaseException as error:  # report it to the parent instead of dying silently
+        import traceback
+        report = {"assignment": assignment, "crash": traceback.format_exc(), "error": repr(error)}
+    Path(out).write_text(json.dumps(report, default=str))
+
+
+# ---------------------------------------------------------------------------------------
+# The tests
+# ---------------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Every assignment's round-trip report, graded in parallel child processes."""
+    base = tmp_path_factory.mktemp("nbgrader")
+    env = dict(os.environ)
+    env.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
+    env["MPLCONFIGDIR"] = str(REPO / ".cache" / "matplotlib")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    pending, running, reports = list(ORDER), [], {}
+    start = time.monotonic()
+    while pending or running:
+        while pending and len(running) < WORKERS:
+            name = pending.pop(0)
+            out = base / f"{name}.json"
+            proc = subprocess.Popen(
+                [sys.executable, __file__, name, str(base / name), str(out)], env=env,
+                stdout=subprocess.DEVNULL, stderr=open(base / f"{name}.log", "w"))
+            running.append((name, proc, out))
+        time.sleep(0.2)
+        for item in list(running):
+            name, proc, out = item
+            if proc.poll() is not None:
+                running.remove(item)
+                reports[name] = (json.loads(out.read_text()) if out.is_file()
+                                 else {"crash": (base / f"{name}.log").read_text()[-3000:]})
+    reports["_seconds"] = round(time.monotonic() - start, 1)
+    print(f"\nnbgrader round trip of {len(ASSIGNMENTS)} assignments: {reports['_seconds']} s")
+    for name in ASSIGNMENTS:
+        students = reports[name].get("students", {})
+        print(f"  {name}: " + ", ".join(f"{s} {v['seconds']} s" for s, v in students.items()))
+    return reports
+
+
+def _report(graded, assignment):
+    report = graded[assignment]
+    assert "crash" not in report, report["crash"]
+    assert report["generate"]["success"], report["generate"]["error"]
+    return report
+
+
+def _student(report, student):
+    entry = report["students"][student]
+    assert entry["success"], f"autograding {student} failed:\n{entry['error']}\n{entry['log']}"
+    return entry
+
+
+def test_assignments_exist():
+    """One assignment per lesson 01-07, named after the lesson."""
+    from catdogkit.lesson import lesson_names
+    assert ASSIGNMENTS == lesson_names()[1:]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_equals_committed_exercises(graded, assignment):
+    report = _report(graded, assignment)
+    assert report["release_matches_committed"], (
+        f"exercises/{assignment} differs from what nbgrader generates from solutions/: run "
+        f"`nbgrader generate_assignment {assignment} --force` at the repository root")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_gets_full_marks(graded, assignment):
+    report = _report(graded, assignment)
+    scores = _student(report, "solved")["scores"]
+    assert scores == report["points"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero(graded, assignment):
+    report = _report(graded, assignment)
+    scores = _student(report, "untouched")["scores"]
+    assert scores == {gid: 0.0 for gid in report["points"]}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_one_wrong_answer_loses_exactly_its_part(graded, assignment):
+    report = _report(graded, assignment)
+    scores = _student(report, "wrong")["scores"]
+    expected = dict(report["points"], **{f"test_{report['wrong_part']}": 0.0})
+    assert scores == expected
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_raising_noisy_and_endless_answers_score_zero_and_grading_goes_on(graded, assignment):
+    report = _report(graded, assignment)
+    entry = _student(report, "bad")
+    broken = {f"test_{gid}" for gid in report["bad_parts"].values()}
+    expected = {gid: 0.0 if gid in broken else points for gid, points in report["points"].items()}
+    assert entry["scores"] == expected
+    assert len(report["points"]) > len(broken), "a part after the broken ones shows that grading went on"
+    assert entry["seconds"] < GRADING_LIMIT_S + LOOP_TIMEOUT
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_validator_passes_solution_and_fails_release(graded, assignment):
+    report = _report(graded, assignment)
+    assert report["validate_solution"] == {}, report["validate_solution"]
+    release = report["validate_release"]
+    assert "passed" not in release and "changed" not in release, release
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grades_within_a_minute(graded, assignment):
+    report = _report(graded, assignment)
+    assert _student(report, "solved")["seconds"] < GRADING_LIMIT_S
+
+
+# ---------------------------------------------------------------------------------------
+# The notebooks' own rules (no nbgrader run needed)
+# ---------------------------------------------------------------------------------------
+
+def _cells(path):
+    return json.loads(Path(path).read_text())["cells"]
+
+
+def _code(cell):
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebook_follows_the_course_rules(assignment):
+    from catdogkit.lesson import colab_url
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = json.loads(path.read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    cells = nb["cells"]
+    ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c["metadata"]]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    assert all(__import__("re").fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+    assert all(c["metadata"]["nbgrader"]["schema_version"] == 3 for c in cells if "nbgrader" in c["metadata"])
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "commit without outputs"
+    first = _code(code[0])
+    assert "import catdogkit" in first and "tensorflow" not in first.split("import catdogkit")[0]
+    assert 'if "google.colab" in sys.modules:' in first and "%pip install" in first
+    assert "nbgrader" not in first and "tensorflow" not in first.split("import catdogkit")[0]
+    assert f"({colab_url('exercises/' + assignment + '/' + assignment + '.ipynb')})" in _code(cells[0])
+    tests = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]
+    answers = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert 3 <= len(tests) <= 6 and len(answers) == len(tests)
+    for cell in tests:
+        meta = cell["metadata"]["nbgrader"]
+        source = _code(cell)
+        assert meta["locked"] and meta["points"] > 0 and not meta["solution"]
+        assert source.startswith("# Check that"), meta["grade_id"]
+        visible = source.split("### BEGIN HIDDEN TESTS")[0]
+        assert "### BEGIN HIDDEN TESTS" in source and "### END HIDDEN TESTS" in source
+        for part in (visible, "\n".join(l for l in source.splitlines() if not l.startswith("###"))):
+            assert isinstance(ast.parse(part).body[-1], ast.Assert), f"{meta['grade_id']} must end with an assert"
+    for cell in answers:
+        source = _code(cell)
+        assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+        tree = ast.parse(_without_markers(source))
+        assert [type(n).__name__ for n in tree.body] == ["FunctionDef"], "an answer is one function"
+        assert "widgets" not in source, "widgets only in ungraded cells"
+        assert f"test_{cell['metadata']['nbgrader']['grade_id']}" in ids, "each answer has its test cell"
+
+
+def test_grading_config():
+    """The course config: folders, timeout, TF log lines ignored, deleted cells restored."""
+    import re
+    from traitlets.config.loader import PyFileConfigLoader
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    assert cfg.CourseDirectory.root == str(REPO)
+    assert cfg.CourseDirectory.source_directory == "solutions"
+    assert cfg.CourseDirectory.release_directory == "exercises"
+    assert cfg.CourseDirectory.course_id
+    assert 60 <= cfg.Execute.timeout <= 300
+    assert cfg.IgnorePattern.enabled is True
+    assert cfg.OverwriteCells.add_missing_cells is True
+    pattern = re.compile(cfg.IgnorePattern.pattern)
+    for line in [
+        "I0000 00:00:1795553784.160149    5363 port.cc:153] oneDNN custom operations are on.",
+        "2026-11-24 20:57:54.1: I tensorflow/core/util/port.cc:153] oneDNN custom operations are on.",
+        "W0000 00:00:1795553784.1 5363 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    ]:
+        assert pattern.search(line), line
+    for line in ["debugging output", "Traceback (most recent call last):", "UserWarning: shuffle"]:
+        assert not pattern.search(line), line
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:4])

@@ -1,0 +1,265 @@
+"""`catdogkit serve`: the Voila command line, its settings, its errors, and never the root.
+
+Fast tests: no server runs here except where a test says so (the real pages are
+tested in tests/test_voila_browser.py).
+"""
+import json
+import socket
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from catdogkit import serve as serve_module
+from catdogkit.cli import main
+from catdogkit.errors import CatDogKitError
+
+
+def _notebook(path, heading, code="x = 1"):
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_code_cell(code)]
+    if heading is not None:
+        cells.insert(0, nbformat.v4.new_markdown_cell(heading))
+    nb.cells = cells
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def lessons(tmp_path, repo):
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    _notebook(folder / "00_first.ipynb", "# The *first* lesson\n\nSome prose.")
+    _notebook(folder / "01_second.ipynb", "Intro text\n\n## Second: `layers` [here](x.md)")
+    _notebook(folder / "02_no_heading.ipynb", None)
+    _notebook(folder / "scratch.ipynb", "# Not a lesson")
+    (folder / "voila.json").write_text((repo / "lessons" / "voila.json").read_text())
+    return folder
+
+
+@pytest.fixture
+def listening_port():
+    """A port another program is listening on, for as long as the test runs."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def fake_popen(monkeypatch):
+    """Record what `catdogkit serve` would start instead of starting Voila."""
+    calls = []
+
+    class FakeProcess:
+        def __init__(self, command, cwd=None, env=None, **kwargs):
+            calls.append({"command": command, "cwd": cwd, "env": env})
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(serve_module.subprocess, "Popen", FakeProcess)
+    return calls
+
+
+# --- errors: clear message, non-zero exit -------------------------------------------------
+
+def test_port_in_use_is_a_clear_error(lessons, listening_port, monkeypatch, capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    code = main(["serve", "--port", str(listening_port), "--no-browser"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"Port {listening_port}" in err and "already in use" in err
+    assert "--port" in err  # says what to do
+    assert "Traceback" not in err
+    assert fake_popen == []  # Voila never started
+
+
+def test_port_in_use_from_a_real_process(lessons, listening_port):
+    """The installed command: exit code and message, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "catdogkit", "serve", "--port", str(listening_port),
+         "--no-browser"],
+        capture_output=True, text=True, timeout=60,
+        env={**__import__("os").environ, serve_module.LESSONS_ENV: str(lessons)})
+    assert result.returncode == 4, result.stderr
+    assert "already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_lessons_folder(tmp_path, monkeypatch, capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(tmp_path / "nowhere"))
+    code = main(["serve", "--no-browser"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "No lessons folder" in err and str(tmp_path / "nowhere") in err
+    assert fake_popen == []
+
+
+def test_lessons_folder_without_notebooks(tmp_path):
+    with pytest.raises(CatDogKitError, match="holds no notebook"):
+        serve_module.find_lessons_dir(tmp_path)
+
+
+def test_voila_not_installed(monkeypatch, capsys, fake_popen):
+    real_find_spec = serve_module.importlib.util.find_spec
+    monkeypatch.setattr(serve_module.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "voila" else real_find_spec(name, *a))
+    code = main(["serve", "--no-browser"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "Voila is not installed" in err and "pip install" in err
+    assert fake_popen == []
+
+
+def test_missing_data_folder(lessons, monkeypatch, capsys, fake_popen, tmp_path):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    code = main(["serve", "--no-browser", "--port", str(serve_module.free_port()),
+                 "--data", str(tmp_path / "no-photos")])
+    assert code == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_invalid_port():
+    with pytest.raises(CatDogKitError, match="not a valid port"):
+        serve_module.check_port(70000)
+
+
+# --- never the repository root ------------------------------------------------------------
+
+def test_default_folder_is_the_lessons_folder(repo, monkeypatch):
+    monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    assert serve_module.find_lessons_dir() == (repo / "lessons").resolve()
+
+
+@pytest.mark.parametrize("marker", ["solutions", "exercises", "pyproject.toml", ".git"])
+def test_refuses_a_folder_that_looks_like_a_repository_root(lessons, marker):
+    target = lessons / marker
+    target.mkdir() if "." not in marker or marker == ".git" else target.write_text("")
+    with pytest.raises(CatDogKitError, match="repository root"):
+        serve_module.find_lessons_dir(lessons)
+
+
+def test_refuses_the_repository_root(repo):
+    with pytest.raises(CatDogKitError, match="solutions"):
+        serve_module.find_lessons_dir(repo)
+
+
+def test_command_serves_only_the_lessons_folder(repo, monkeypatch):
+    monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    command, env, folder = serve_module.prepare(serve_module.free_port(), open_browser=False)
+    lessons = str((repo / "lessons").resolve())
+    assert folder == (repo / "lessons").resolve()
+    assert command[:6] == [sys.executable, "-W", "ignore::DeprecationWarning", "-m", "voila",
+                           lessons]
+    positional = [arg for arg in command[5:] if not arg.startswith("-")]
+    assert positional == [lessons]  # no second folder, never the repository root
+    assert "--Voila.ip=127.0.0.1" in command
+    assert "--Voila.port_retries=0" in command  # a taken port is an error, not another port
+    assert "--no-browser" in command
+
+
+def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkeypatch,
+                                                          capsys, fake_popen):
+    monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    monkeypatch.delenv(serve_module.DATA_ENV, raising=False)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    port = serve_module.free_port()
+    assert main(["serve", "--port", str(port), "--data", str(photos), "--no-browser"]) == 0
+    out = capsys.readouterr().out
+    [call] = fake_popen
+    assert call["cwd"] == (repo / "lessons").resolve()
+    assert call["env"][serve_module.DATA_ENV] == str(photos.resolve())  # kernels inherit it
+    assert call["env"]["TF_CPP_MIN_LOG_LEVEL"] and call["env"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert f"--port={port}" in call["command"]
+    assert f"http://127.0.0.1:{port}/" in out
+    assert str(photos.resolve()) in out
+
+
+def test_without_data_the_kernels_get_no_data_variable(lessons, monkeypatch, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.delenv(serve_module.DATA_ENV, raising=False)
+    assert main(["serve", "--port", str(serve_module.free_port())]) == 0
+    [call] = fake_popen
+    assert serve_module.DATA_ENV not in call["env"]  # the kit falls back to the sample
+    assert "--no-browser" not in call["command"]
+
+
+# --- the settings Voila reads -------------------------------------------------------------
+
+def test_voila_json_is_the_documented_configuration(repo):
+    config = json.loads((repo / "lessons" / "voila.json").read_text())
+    assert config == serve_module.DEFAULT_CONFIG
+    assert config["VoilaConfiguration"]["strip_sources"] is True
+    assert config["VoilaConfiguration"]["show_tracebacks"] is False
+    assert config["VoilaConfiguration"]["allow_template_override"] == "NO"
+    assert config["MappingKernelManager"]["cull_idle_timeout"] > 0
+    assert config["MappingKernelManager"]["cull_interval"] > 0
+    limit = config["Voila"]["tornado_settings"]["websocket_max_message_size"]
+    assert 1 << 20 <= limit <= 10 << 20  # room for a photo, below Tornado's 10 MiB default
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_voila_reads_the_settings_from_the_command(repo, monkeypatch):
+    """Voila's own parser, fed our command line, ends up with our settings."""
+    monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    from voila.app import Voila
+    port = serve_module.free_port()
+    command = serve_module.build_command(repo / "lessons", port=port, open_browser=False,
+                                         extra_args=["--MappingKernelManager.cull_interval=7"])
+    app = Voila()
+    app.initialize(command[5:])
+    assert app.root_dir == str((repo / "lessons").resolve())
+    assert app.config_file_paths == [str((repo / "lessons").resolve())]
+    assert (app.ip, app.port, app.port_retries, app.open_browser) == ("127.0.0.1", port, 0, False)
+    assert app.voila_configuration.strip_sources is True
+    assert app.voila_configuration.show_tracebacks is False
+    assert app.tornado_settings["websocket_max_message_size"] == serve_module.UPLOAD_LIMIT_BYTES
+    kernels = app.config.MappingKernelManager
+    assert int(kernels.cull_idle_timeout) == serve_module.DEFAULT_CONFIG[
+        "MappingKernelManager"]["cull_idle_timeout"]
+    assert int(kernels.cull_interval) == 7  # the command line wins over the file
+    assert not any(p.search("00_x.ipynb") for p in map(__import__("re").compile,
+                   app.voila_configuration.file_allowlist))
+
+
+def test_broken_voila_json_is_reported_before_voila_starts(lessons, fake_popen):
+    (lessons / "voila.json").write_text("{not json")
+    with pytest.raises(CatDogKitError, match="not valid JSON"):
+        serve_module.prepare(serve_module.free_port(), lessons=lessons)
+    assert fake_popen == []
+
+
+# --- the index page -----------------------------------------------------------------------
+
+def test_lesson_titles_come_from_the_first_heading(lessons):
+    assert serve_module.lesson_titles(lessons) == [
+        ("00_first.ipynb", "The first lesson"),
+        ("01_second.ipynb", "Second: layers here"),
+        ("02_no_heading.ipynb", "No heading"),
+    ]
+
+
+def test_the_index_template_gets_the_titles(lessons):
+    command = serve_module.build_command(lessons, port=1234)
+    assert "--template=catdogkit" in command
+    assert "--VoilaConfiguration.classic_tree=True" in command
+    [option] = [a for a in command if a.startswith("--VoilaConfiguration.extension_config=")]
+    config = json.loads(option.split("=", 1)[1])["catdogkit"]
+    assert config["titles"] == dict(serve_module.lesson_titles(lessons))
+    assert "scratch.ipynb" not in config["titles"]
+    env = serve_module.build_env()
+    assert env["JUPYTER_PATH"].split(__import__("os").pathsep)[0] == str(serve_module.TEMPLATE_ROOT)
+    template = serve_module.TEMPLATE_ROOT / "voila" / "templates" / "catdogkit"
+    assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
+    assert "catdogkit-lesson-title" in (template / "tree.html").read_text()
+    assert "_xsrf" in (template / "index.html.j2").read_text()  # closing a page frees its kernel
+
+
+def test_every_real_lesson_has_a_title(repo):
+    titles = serve_module.lesson_titles(repo / "lessons")
+    for name, title in titles:
+        assert title and title != name, name

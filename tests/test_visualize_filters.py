@@ -1,0 +1,77 @@
+"""Kernel weights and filter patterns by batched gradient ascent (catdogkit.visualize.filters)."""
+import keras
+import numpy as np
+import pytest
+
+from catdogkit.errors import CatDogKitError
+from catdogkit.visualize import (
+    deprocess, filter_patterns, first_layer_patches, kernel_weights, plot_filter_patterns,
+    plot_kernels)
+
+
+@pytest.fixture(scope="module")
+def small_cnn():
+    keras.utils.set_random_seed(3)
+    photo = keras.Input((24, 24, 3), name="photo")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(photo)
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    return keras.Model(photo, keras.layers.Dense(1, activation="sigmoid", name="prediction")(x))
+
+
+def test_kernels_and_rgb_patches(small_cnn):
+    assert kernel_weights(small_cnn, "conv2").shape == (3, 3, 8, 6)
+    patches = first_layer_patches(small_cnn)
+    assert patches.shape == (8, 3, 3, 3)
+    assert patches.min() == 0.0 and patches.max() == pytest.approx(1.0)
+    with pytest.raises(CatDogKitError, match="only the first conv layer"):
+        first_layer_patches(small_cnn, "conv2")
+    with pytest.raises(CatDogKitError, match="convolution"):
+        kernel_weights(small_cnn, "pool1")
+    assert plot_kernels(patches).axes
+
+
+def test_gradient_ascent_raises_every_filters_activation(small_cnn):
+    _start, before = filter_patterns(small_cnn, "conv2", steps=0)
+    patterns, after = filter_patterns(small_cnn, "conv2", steps=15)
+    assert patterns.shape == (6, 24, 24, 3) and after.shape == (6,)
+    live = before > 0
+    assert live.sum() >= 3
+    assert np.all(after[live] > before[live] * 1.5)
+    assert np.all(after >= before)
+    shown = deprocess(patterns)
+    assert shown.min() >= 0 and shown.max() <= 1
+    assert plot_filter_patterns(patterns).axes
+
+
+def test_batched_equals_one_filter_at_a_time_and_is_seeded(small_cnn):
+    batch, scores = filter_patterns(small_cnn, "conv2", [1, 4, 5], steps=5, seed=7)
+    for i, f in enumerate([1, 4, 5]):
+        alone, score = filter_patterns(small_cnn, "conv2", [f], steps=5, seed=7)
+        np.testing.assert_allclose(alone[0], batch[i], rtol=1e-4, atol=1e-2)
+        assert score[0] == pytest.approx(scores[i], rel=1e-3, abs=1e-5)
+    again, _ = filter_patterns(small_cnn, "conv2", [1, 4, 5], steps=5, seed=7)
+    np.testing.assert_array_equal(again, batch)
+    other, _ = filter_patterns(small_cnn, "conv2", [1, 4, 5], steps=5, seed=8)
+    assert not np.allclose(other, batch)
+
+
+def test_bad_filter_choices(small_cnn):
+    with pytest.raises(CatDogKitError, match="filters 0..5"):
+        filter_patterns(small_cnn, "conv2", [6], steps=1)
+    with pytest.raises(CatDogKitError, match="feature maps"):
+        filter_patterns(small_cnn, "prediction", steps=1)
+
+
+def test_patterns_on_a_smaller_canvas(small_cnn):
+    patterns, after = filter_patterns(small_cnn, "conv2", [0, 1], steps=10, size=16)
+    _start, before = filter_patterns(small_cnn, "conv2", [0, 1], steps=0, size=16)
+    assert patterns.shape == (2, 16, 16, 3) and np.all(after >= before)
+    augment = keras.Sequential([keras.Input((24, 24, 3)), keras.layers.RandomFlip()], name="aug")
+    photo = keras.Input((24, 24, 3))
+    nested = keras.Model(photo, keras.layers.Conv2D(2, 3, name="conv")(augment(photo)))
+    assert filter_patterns(nested, "conv", steps=1)[0].shape == (2, 24, 24, 3)
+    with pytest.raises(CatDogKitError, match="leave size unset"):
+        filter_patterns(nested, "conv", steps=1, size=16)

@@ -1,0 +1,51 @@
+"""Drawing functions: arrays in, a figure out, on new axes or the caller's."""
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from catdogkit.errors import CatDogKitError
+from catdogkit.visualize import (
+    confusion_matrix, figure_png, misclassified, plot_all_feature_maps, plot_confusion_matrix,
+    plot_feature_maps, plot_images, plot_layer_statistics, plot_misclassified, plot_side_by_side,
+    plot_training_curves, tile)
+
+
+def test_tile_places_images_and_normalizes():
+    images = np.arange(4 * 2 * 2, dtype=float).reshape(4, 2, 2)
+    mosaic = tile(images, ncols=2, pad=1)
+    assert mosaic.shape == (5, 5) and np.isnan(mosaic[2]).all()
+    np.testing.assert_array_equal(mosaic[3:5, 3:5], images[3])
+    assert np.nanmax(tile(images, normalize=True)) == 1.0
+
+
+def test_plots_return_their_figure_and_use_given_axes():
+    maps = np.random.default_rng(0).random((6, 6, 5))
+    fig = plot_feature_maps(maps, [0, 2])
+    assert isinstance(fig, Figure) and figure_png(fig).startswith(b"\x89PNG")
+    own = Figure()
+    ax = own.subplots()
+    assert plot_feature_maps(maps, ax=ax) is own
+    assert len(plot_side_by_side(maps, maps * 2).axes) == 2
+    assert len(plot_all_feature_maps({"a": maps, "b": maps[:3, :3]}).axes) == 2
+    history = {"loss": [0.7, 0.5], "val_loss": [0.72, 0.6], "accuracy": [0.5, 0.7]}
+    assert len(plot_training_curves(history).axes[0].lines) == 2
+    stats = [{"name": "conv1", "shape": (4, 4, 2), "zero_fraction": 0.5, "mean": 1.0}]
+    assert len(plot_layer_statistics(stats).axes) == 2
+    with pytest.raises(CatDogKitError, match="2 axes"):
+        plot_side_by_side(maps, maps, ax=ax)
+    with pytest.raises(CatDogKitError, match="feature maps"):
+        plot_feature_maps(maps[0])
+
+
+def test_confusion_matrix_and_misclassified_gallery():
+    labels = np.array([0, 0, 1, 1, 1])
+    scores = np.array([[0.1], [0.8], [0.9], [0.4], [0.05]])
+    np.testing.assert_array_equal(confusion_matrix(labels, scores), [[1, 1], [2, 1]])
+    wrong = misclassified(labels, scores)
+    np.testing.assert_array_equal(wrong, [4, 1, 3])  # most confidently wrong first
+    assert plot_confusion_matrix(confusion_matrix(labels, scores)).axes
+    photos = np.zeros((5, 8, 8, 3))
+    fig = plot_misclassified(photos, labels, scores, wrong)
+    assert "dogs P(dog)=0.05" in [t.get_text() for t in fig.axes[0].texts]
+    assert plot_misclassified(photos, labels, scores, []).axes
+    assert plot_images(np.ones((2, 8, 8, 3)) * 255, ["a", "b"]).axes
