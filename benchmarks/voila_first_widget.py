@@ -7,8 +7,10 @@ trains a model; starts one Voila server on lessons/ exactly as `catdogkit serve`
 does (127.0.0.1, lessons/voila.json); opens every lesson once to warm the caches
 (untimed); then opens each lesson --runs times, one view at a time, in a fresh
 Chromium context, and times the request until the lesson's main widget is visible
-(tests/browser_support.MAIN_WIDGET). After each timed view it records the RSS of the
-page's kernel, then leaves the page (Voila shuts that kernel down).
+(tests/browser_support.MAIN_WIDGET). After each timed view it records the RSS and the
+CPU seconds (user + system) of the page's kernel, a figure that depends less on what
+else the machine runs than the wall time, then leaves the page (Voila shuts that
+kernel down).
 
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
@@ -46,9 +48,11 @@ def view(browser, server, name, timeout):
                                  ready=bs.main_widget(name), timeout=timeout)
         bs.wait_until_rendered(page, timeout=timeout)
         errors = bs.visible_errors(page)
-        rss = [round(p.memory_info().rss / 2 ** 20) for p in server.kernel_processes()
-               if p.pid not in kernels_before]
-        return seconds, errors, (rss[0] if rss else None)
+        mine = [p for p in server.kernel_processes() if p.pid not in kernels_before]
+        rss = round(mine[0].memory_info().rss / 2 ** 20) if mine else None
+        cpu = mine[0].cpu_times() if mine else None
+        cpu_s = round(cpu.user + cpu.system, 1) if cpu else None
+        return seconds, errors, rss, cpu_s
     finally:
         try:
             page.goto("about:blank", timeout=10_000)  # Voila shuts the kernel down
@@ -68,15 +72,18 @@ def main(argv=None):
     parser.add_argument("--lessons", nargs="*", default=None)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--no-warm-up", action="store_true")
+    parser.add_argument("--no-pretrain", action="store_true",
+                        help="do not train/load the lesson models first (lessons 00-02 need none)")
     args = parser.parse_args(argv)
     names = args.lessons or lesson_names()
     if not bs.chromium_path():
         sys.exit("chromium is not installed (apt-get install chromium)")
 
-    from catdogkit.training import lesson_model
     started = time.perf_counter()
-    for model in ("original", "improved"):
-        lesson_model(model)
+    if not args.no_pretrain:
+        from catdogkit.training import lesson_model
+        for model in ("original", "improved"):
+            lesson_model(model)
     pretrain_s = time.perf_counter() - started
 
     from playwright.sync_api import sync_playwright
@@ -87,22 +94,25 @@ def main(argv=None):
         browser = bs.launch(playwright)
         if not args.no_warm_up:
             for name in names:
-                seconds, errors, _ = view(browser, server, name, args.timeout)
+                seconds, errors, _, _ = view(browser, server, name, args.timeout)
                 print(f"warm-up {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
                 wait_for_kernels_gone(server)
         for name in names:
-            times, memory, problems = [], [], []
+            times, memory, cpu, problems = [], [], [], []
             for _ in range(args.runs):
-                seconds, errors, rss = view(browser, server, name, args.timeout)
+                seconds, errors, rss, cpu_s = view(browser, server, name, args.timeout)
                 times.append(round(seconds, 2))
                 memory.append(rss)
+                cpu.append(cpu_s)
                 problems.extend(errors)
                 wait_for_kernels_gone(server)
             median = statistics.median(times)
             results[name] = {"first_widget_s": times, "median_s": round(median, 2),
                              "within_target": median <= TARGET_S,
-                             "kernel_rss_mb": memory, "errors": problems[:3]}
-            print(f"{name}: median {median:.2f} s {times}, kernel RSS {memory} MB",
+                             "kernel_rss_mb": memory, "kernel_cpu_s": cpu,
+                             "errors": problems[:3]}
+            print(f"{name}: median {median:.2f} s {times}, kernel RSS {memory} MB, "
+                  f"kernel CPU {cpu} s",
                   file=sys.stderr, flush=True)
         browser.close()
     summary = {

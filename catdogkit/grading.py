@@ -55,8 +55,10 @@ def close(actual, expected, *, rtol=1e-5, atol=1e-6, name="the result"):
 
 
 def _short(array):
+    if array.ndim == 0:
+        return f"{float(array):.6g}"
     if array.size <= 6:
-        return np.array2string(array, precision=6)
+        return str(np.round(array, 6).tolist())
     return f"array of shape {array.shape} (mean {array.mean():.6g})"
 
 

@@ -42,6 +42,11 @@ LESSONS = (
     ("07_improved_model", "The improved model"),
 )
 
+#: Lesson 02's training folder name (under ``catdogkit.training.runs_dir``) and its
+#: default epochs (EPOCHS + MORE_EPOCHS in its parameters cell): what :func:`prepare` trains.
+LESSON02_RUN = "lesson02_original_cnn"
+LESSON02_EPOCHS = 6 + 2
+
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 ENVIRONMENT_NAMES = {
@@ -216,6 +221,7 @@ def setup(name=None, data=None, *, seed=0, show=True):
     from catdogkit import data as data_module
 
     _set_seed(seed)
+    _show_figures()
     notes = []
     found = data_module.find_data(data, announce=notes.append)
     message = widgets.HTML()
@@ -257,6 +263,28 @@ def table(rows, columns=None, *, code=(), numbers="{:,}"):
     head = "".join(f"<th style='text-align:left'>{html.escape(str(c))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(cell(c, row.get(c, "")) for c in columns) + "</tr>" for row in rows)
     return HTML(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def prepare(data=None, *, progress="auto"):
+    """Train, once, everything the lessons train, so that every lesson opens quickly.
+
+    The class network and the improved network of lessons 03-07
+    (:func:`catdogkit.training.lesson_model`) and lesson 02's own training run, on
+    ``data`` (default: what :func:`catdogkit.data.find_data` finds). What is already
+    in the cache is loaded, not trained again. For servers (Voila pages, a JupyterHub)
+    before students arrive. Returns ``{what: folder or model name}``.
+    """
+    from catdogkit import data as data_module
+    from catdogkit import models, training
+
+    root = data_module.find_data(data, announce=lambda _message: None).root
+    done = {name: training.lesson_model(name, root, progress=progress).name
+            for name in ("original", "improved")}
+    run = training.runs_dir(LESSON02_RUN)
+    training.train(models.original_cnn(), data_module.load_datasets(root), epochs=LESSON02_EPOCHS,
+                   out=run, progress=progress)
+    done["lesson 02"] = str(run)
+    return done
 
 
 def photos_and_labels(dataset, limit=None):
@@ -454,6 +482,23 @@ def _set_seed(seed):
     import keras
 
     keras.utils.set_random_seed(seed)
+
+
+def _show_figures():
+    """Show a matplotlib ``Figure`` that is a cell's value as a PNG picture.
+
+    The kit draws on ``matplotlib.figure.Figure`` without pyplot, so the notebook's
+    inline backend never registers its picture formatter; without this, a figure would
+    show as the text ``<Figure size 600x400 with 1 Axes>``.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:  # pragma: no cover - IPython always comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"}, bbox_inches="tight")
 
 
 def _display(widget):

@@ -30,7 +30,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from catdogkit import runtime
 from catdogkit.errors import CatDogKitError
 
 DEFAULT_HOST = "127.0.0.1"

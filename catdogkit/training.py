@@ -76,7 +76,10 @@ def load_history(out):
 
 
 def model_file(out):
-    """The newest model in a training folder (``model.keras`` or the last checkpoint), or None."""
+    """The newest model in a training folder (``model.keras`` or the last checkpoint), or None.
+
+    Introduced in lesson 02 (building a CNN).
+    """
     out = Path(out)
     if (out / MODEL).exists():
         return out / MODEL
@@ -110,7 +113,10 @@ def _write_atomically(path, write):
 
 
 def writable_folder(out):
-    """Create ``out`` if needed and prove it is writable, or raise a ``CatDogKitError``."""
+    """Create ``out`` if needed and prove it is writable, or raise a ``CatDogKitError``.
+
+    Introduced in lesson 02 (building a CNN).
+    """
     out = Path(out).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -202,6 +208,20 @@ def _splits(data, image_size):
     return data.train, data.validation
 
 
+def check_image_size(model, dataset):
+    """Raise a ``CatDogKitError`` when the dataset's photos are not the size the model takes.
+
+    Introduced in lesson 02 (building a CNN).
+    """
+    photos = getattr(dataset, "element_spec", None)
+    shape = tuple(photos[0].shape[1:3]) if isinstance(photos, tuple) else None
+    wanted = tuple(model.input_shape[1:3])
+    if shape and None not in shape and shape != wanted:
+        raise CatDogKitError(
+            f"the photos are {shape[0]}x{shape[1]} but {model.name} takes {wanted[0]}x{wanted[1]}: "
+            f"load them with image_size={wanted[0]}")
+
+
 def _copy_state(source, target):
     """Weights and optimizer variables of ``source`` into ``target`` (same architecture)."""
     target.set_weights(source.get_weights())
@@ -237,6 +257,7 @@ def train(model, data, *, epochs, out=None, progress="auto", strategy=None, resu
     strategy = strategy or choose_strategy()
     out = writable_folder(out if out is not None else runs_dir(model.name))
     train_ds, validation_ds = _splits(data, model.input_shape[1])
+    check_image_size(model, train_ds)
     history = {"epoch": []}
     working = model
     state = _read_state(out) if resume else None
@@ -276,6 +297,7 @@ def evaluate(model, dataset, class_names=None, *, flip=False):
     Introduced in lesson 02 (building a CNN).
     """
     from catdogkit.models import predict
+    check_image_size(model, dataset)
     class_names = list(class_names or ["cats", "dogs"])
     labels, probs = [], []
     for images, batch_labels in dataset:

@@ -37,7 +37,9 @@ ERROR_SELECTORS = (
 MAIN_WIDGET = {
     "00_class_code_then_and_now": WIDGET,  # the set-up box; the lesson has no explorer
     "01_utility_functions": ".catdogkit-data-browser",
-    "02_building_a_cnn": ".catdogkit-training-monitor",
+    # The training monitor shows only while the page trains; with the run already in the
+    # cache (as on a second visit) the page shows the set-up box, tables and curves.
+    "02_building_a_cnn": WIDGET,
     "03_feature_maps": ".catdogkit-feature-maps",
     "04_dense_layers": ".catdogkit-dense",
     "05_layer_visualization": ".catdogkit-layers",
@@ -229,11 +231,15 @@ def upload_file(page, button, name, content, mime="application/octet-stream"):
     chooser.value.set_files(files=[{"name": name, "mimeType": mime, "buffer": content}])
 
 
-def screenshot(page, folder, name):
+def screenshot(page, folder, name, element=None):
+    """Save the page (and, when given, one element scrolled into view) as PNG files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
     page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        element.scroll_into_view_if_needed()
+        element.screenshot(path=str(path.with_name(path.stem + "-widget.png")))
     return path
 
 

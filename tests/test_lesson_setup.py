@@ -214,3 +214,21 @@ def test_transfer_learning_button_trains_nothing_until_clicked_and_explains_fail
     button.click()
     assert len(built) == 1
     assert "could not fetch" in status.value and not button.disabled
+
+
+def test_prepare_trains_the_lesson_models_and_lesson02s_run(plain_machine, monkeypatch, tiny_sample):
+    import types as _types
+
+    from catdogkit import data, training
+
+    asked, trained = [], []
+    monkeypatch.setattr(training, "lesson_model",
+                        lambda name, root, progress="auto": asked.append((name, Path(root)))
+                        or _types.SimpleNamespace(name=f"{name}_cnn"))
+    monkeypatch.setattr(training, "train",
+                        lambda model, datasets, *, epochs, out, progress: trained.append((model.name, epochs, out)))
+    monkeypatch.setattr(data, "load_datasets", lambda root: root)
+    done = lesson.prepare(tiny_sample)
+    assert asked == [("original", Path(tiny_sample)), ("improved", Path(tiny_sample))]
+    assert trained == [("original_cnn", lesson.LESSON02_EPOCHS, training.runs_dir(lesson.LESSON02_RUN))]
+    assert set(done) == {"original", "improved", "lesson 02"}

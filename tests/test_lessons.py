@@ -9,7 +9,7 @@ Execution (slow): every lesson runs top to bottom with nbclient in a fresh kerne
 the embedded sample, two at a time, with shorter trainings set through its parameters
 cell (never by skipping cells). Any error output or any stderr output fails the lesson,
 including output captured inside ``Output`` widgets. Per-lesson times are written to
-``test-artifacts/lesson_timings.json``.
+``test-artifacts/lesson_timings.json`` and the executed notebooks to ``test-artifacts/lessons/``.
 """
 import ast
 import json
@@ -198,6 +198,9 @@ def problems_in(outputs, where):
             found.append(f"{where}: error {output.get('ename')}: {output.get('evalue')}")
         elif output.get("output_type") == "stream" and output.get("name") == "stderr":
             found.append(f"{where}: stderr: {output.get('text', '')[:500]!r}")
+        elif (output.get("data", {}).get("text/plain", "").startswith("<Figure")
+              and "image/png" not in output.get("data", {})):
+            found.append(f"{where}: a figure shown as text, not as a picture")
     return found
 
 
@@ -234,6 +237,8 @@ def execute(name):
     started = time.monotonic()
     client.execute()
     seconds = time.monotonic() - started
+    (ARTIFACTS / "lessons").mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, ARTIFACTS / "lessons" / f"{name}.ipynb")  # executed copy, for reading
     problems = []
     for index, cell in enumerate(code_cells(nb)):
         problems += problems_in(cell.get("outputs", []), f"code cell {index}")
@@ -305,3 +310,13 @@ def test_all_lessons_execute_within_the_budget(executed):
         pytest.skip("only some lessons were selected")
     assert executed["total"] <= TOTAL_BUDGET_S, \
         f"the lessons took {executed['total']:.0f} s; the budget is {TOTAL_BUDGET_S} s"
+
+
+def test_lesson02_trains_what_prepare_trains():
+    """``cdk.lesson.prepare()`` pre-trains lesson 02's run: same folder, same default epochs."""
+    cells = code_cells(read("02_building_a_cnn"))
+    parameters = {}
+    exec(cells[0].source, {}, parameters)
+    assert parameters["EPOCHS"] + parameters["MORE_EPOCHS"] == kit_lesson.LESSON02_EPOCHS
+    code = "\n".join(cell.source for cell in cells)
+    assert f'runs_dir("{kit_lesson.LESSON02_RUN}")' in code

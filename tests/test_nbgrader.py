@@ -10,8 +10,11 @@ gradebook and HOME (nothing is written into the repository):
   ``wrong`` (one realistic mistake) loses exactly that part's points; ``bad`` (one answer
   raises, one writes to stderr, one loops forever) scores 0 on those three parts and full
   marks on the rest, so grading went on past them;
+* the ``bad`` student also deleted a test cell: nbgrader restores it and grades it;
 * ``Validator`` passes on the solution notebook and fails (``invert=True``) on the release;
-* grading one submission takes less than 60 s.
+* grading one submission takes less than 60 s;
+* every command of ``docs/instructors.md`` runs (in one more child process), from
+  setting up a course to exporting the grades.
 
 The assignments are graded in parallel child processes (this file run as a script), each
 with its own course folder, so the SQLite gradebooks never compete. A student's endless
@@ -19,6 +22,7 @@ loop costs :data:`LOOP_TIMEOUT` seconds: the test gives that one test cell a sho
 timeout (``Execute.timeout_func``), every other cell keeps the course's own.
 """
 import ast
+import copy
 import json
 import os
 import shutil
@@ -35,7 +39,7 @@ ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
 #: The slowest assignments start first, so that the parallel workers finish together.
 ORDER = sorted(ASSIGNMENTS, key=lambda name: (name not in ("07_improved_model", "06_convnet_filters",
                                                           "03_feature_maps"), name))
-LOOP_TIMEOUT = 8
+LOOP_TIMEOUT = 5
 GRADING_LIMIT_S = 60
 WORKERS = int(os.environ.get("CATDOGKIT_GRADING_WORKERS", "3"))
 
@@ -107,9 +111,13 @@ def improved_network(input_shape=(150, 150, 3)):
 }
 
 #: Which answer (1-based, in notebook order) the ``bad`` student breaks, and how. The loop
-#: goes where the part's own test is quick, so the short timeout never hits a right answer.
+#: goes in a function that no ungraded demo cell calls (a demo cell that called it would
+#: wait for the course's full cell timeout, as it would in a real course).
 BAD_PARTS = {"raises": 1, "stderr": 2, "loops": 3}
-BAD_OVERRIDES = {"02_building_a_cnn": {"loops": 1, "raises": 2, "stderr": 3}}
+BAD_OVERRIDES = {
+    "03_feature_maps": {"loops": 1, "raises": 2, "stderr": 3},
+    "04_dense_layers": {"loops": 1, "raises": 2, "stderr": 3},
+}
 
 BREAKERS = {
     "raises": '''
@@ -171,7 +179,6 @@ def _function_name(source):
 
 def _submission(release, solution, replace=None):
     """The release with the solutions typed in; ``replace`` maps grade_id -> new source."""
-    import copy
     answers = {_nbgrader(c)["grade_id"]: _without_markers(c.source)
                for c in solution.cells if _nbgrader(c).get("solution")}
     nb = copy.deepcopy(release)
@@ -230,8 +237,12 @@ def grade_one(assignment, work):
     def timeout_func(cell):
         return LOOP_TIMEOUT if _nbgrader(cell).get("grade_id") == loop_test else cfg.Execute.timeout
 
-    cfg.Execute.timeout_func = timeout_func
     api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+    # Only the bad student's endless loop gets the short timeout; everyone else's cells
+    # keep the course's own, so a slow machine never fails a right answer.
+    bad_cfg = copy.deepcopy(cfg)
+    bad_cfg.Execute.timeout_func = timeout_func
+    bad_api = NbGraderAPI(CourseDirectory(config=bad_cfg), config=bad_cfg)
 
     result = api.generate_assignment(assignment)
     report["generate"] = {"success": result["success"], "error": result.get("error")}
@@ -256,13 +267,18 @@ def grade_one(assignment, work):
                                        if _nbgrader(c).get("grade_id") == gid)) + "\n" + code
             for gid, code in breaks.items()}),
     }
+    # The bad student also deleted the last test cell (Colab does not lock cells); nbgrader
+    # puts it back (OverwriteCells.add_missing_cells), so that part is still graded.
+    deleted = f"test_{answers[-1]}"
+    students["bad"].cells = [c for c in students["bad"].cells if _nbgrader(c).get("grade_id") != deleted]
+    report["deleted_test"] = deleted
     report["wrong_part"] = wrong_id
     report["bad_parts"] = bad_ids
     report["students"] = {}
     for student, nb in students.items():
         _write(nb, course / "submitted" / student / assignment / f"{assignment}.ipynb")
         start = time.monotonic()
-        result = api.autograde(assignment, student)
+        result = (bad_api if student == "bad" else api).autograde(assignment, student)
         seconds = time.monotonic() - start
         entry = {"success": result["success"], "seconds": round(seconds, 2),
                  "error": result.get("error"), "log": (result.get("log") or "")[-3000:]}
@@ -295,6 +311,69 @@ import pytest  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
+GUIDE = REPO / "docs" / "instructors.md"
+GUIDE_ASSIGNMENT = "01_utility_functions"
+
+
+def guide_blocks(text=None):
+    """The guide's ```bash blocks, in order."""
+    import re
+    text = GUIDE.read_text() if text is None else text
+    return re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def _start_guide(base, env):
+    """Run every command of docs/instructors.md in a temporary copy of the repository.
+
+    Offline stand-ins: ``git clone`` copies the working tree, ``pip`` does nothing. Between
+    the release and the collection, a student (``bruno``) fetches the assignment from the
+    exchange, solves it and submits it; ``alice`` hands in a notebook with one mistake
+    through ~/Downloads. Returns the running process and the folders the test checks.
+    """
+    base = Path(base)
+    origin, work, home = base / "origin", base / "work", base / "home"
+    exchange, student = base / "exchange", base / "student"
+    ignore = shutil.ignore_patterns(".git", ".venv*", ".cache", "__pycache__", "submitted",
+                                    "autograded", "feedback", "gradebook.db", "*.egg-info")
+    shutil.copytree(REPO, origin, ignore=ignore)
+    for folder in (work, home / ".jupyter", exchange, student, home / "Downloads" / "alice"):
+        folder.mkdir(parents=True)
+    (home / ".jupyter" / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\n")
+    nb_name = f"{GUIDE_ASSIGNMENT}.ipynb"
+    release = _read(REPO / "exercises" / GUIDE_ASSIGNMENT / nb_name)
+    solution = _read(REPO / "solutions" / GUIDE_ASSIGNMENT / nb_name)
+    wrong_id, wrong_source = WRONG[GUIDE_ASSIGNMENT]
+    _write(_submission(release, solution, {wrong_id: wrong_source.strip()}),
+           home / "Downloads" / "alice" / nb_name)
+    _write(_submission(release, solution), base / "bruno.ipynb")
+    student_turn = (
+        f'(cd {student}'
+        f' && nbgrader fetch_assignment {GUIDE_ASSIGNMENT} --course catdogkit'
+        f' && cp {base / "bruno.ipynb"} {GUIDE_ASSIGNMENT}/{nb_name}'
+        f' && nbgrader submit {GUIDE_ASSIGNMENT} --course catdogkit --student bruno)\n')
+    script = [
+        "set -euo pipefail",
+        'git() { if [ "$1" = clone ]; then cp -r "$GUIDE_ORIGIN" "$3"; else command git "$@"; fi; }',
+        'pip() { echo "(guide test: offline, skipped: pip $*)"; }',
+        f"cd {work}",
+    ]
+    for block in guide_blocks():
+        if "nbgrader collect" in block:
+            script.append(student_turn)
+        script.append(f"echo '>>> guide block {len(script)}'")
+        script.append(block)
+    guide_env = dict(env, HOME=str(home), GUIDE_ORIGIN=str(origin),
+                     JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+                     PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}")
+    (base / "guide.sh").write_text("\n".join(script) + "\n")
+    log = open(base / "guide.log", "w")
+    proc = subprocess.Popen(["bash", str(base / "guide.sh")], env=guide_env, cwd=work,
+                            stdout=log, stderr=subprocess.STDOUT)
+    return proc, {"log": base / "guide.log", "course": work / "catdogkit-course",
+                  "students_copy": work / "catdogkit-students"}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Every assignment's round-trip report, graded in parallel child processes."""
@@ -305,8 +384,9 @@ def graded(tmp_path_factory):
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     pending, running, reports = list(ORDER), [], {}
     start = time.monotonic()
+    guide_proc, guide = _start_guide(base / "guide", env)
     while pending or running:
-        while pending and len(running) < WORKERS:
+        while pending and len(running) < WORKERS - (guide_proc.poll() is None):
             name = pending.pop(0)
             out = base / f"{name}.json"
             proc = subprocess.Popen(
@@ -320,6 +400,8 @@ def graded(tmp_path_factory):
                 running.remove(item)
                 reports[name] = (json.loads(out.read_text()) if out.is_file()
                                  else {"crash": (base / f"{name}.log").read_text()[-3000:]})
+    guide["returncode"] = guide_proc.wait()
+    reports["_guide"] = guide
     reports["_seconds"] = round(time.monotonic() - start, 1)
     print(f"\nnbgrader round trip of {len(ASSIGNMENTS)} assignments: {reports['_seconds']} s")
     for name in ASSIGNMENTS:
@@ -385,6 +467,7 @@ def test_raising_noisy_and_endless_answers_score_zero_and_grading_goes_on(graded
     expected = {gid: 0.0 if gid in broken else points for gid, points in report["points"].items()}
     assert entry["scores"] == expected
     assert len(report["points"]) > len(broken), "a part after the broken ones shows that grading went on"
+    assert report["deleted_test"] not in broken and expected[report["deleted_test"]] > 0
     assert entry["seconds"] < GRADING_LIMIT_S + LOOP_TIMEOUT
 
 
@@ -400,6 +483,35 @@ def test_validator_passes_solution_and_fails_release(graded, assignment):
 def test_grades_within_a_minute(graded, assignment):
     report = _report(graded, assignment)
     assert _student(report, "solved")["seconds"] < GRADING_LIMIT_S
+
+
+def test_instructor_guide(graded):
+    """Every command of docs/instructors.md runs, and the grades come out right."""
+    import csv
+    guide = graded["_guide"]
+    log = guide["log"].read_text()
+    assert guide["returncode"] == 0, log[-5000:]
+    course = guide["course"]
+    rows = {row["student_id"]: row for row in csv.DictReader(open(course / "grades.csv"))
+            if row["assignment"] == GUIDE_ASSIGNMENT}
+    points = sum(float(_nbgrader(c)["points"]) for c in _read(
+        REPO / "solutions" / GUIDE_ASSIGNMENT / f"{GUIDE_ASSIGNMENT}.ipynb").cells if _nbgrader(c).get("grade"))
+    assert float(rows["bruno"]["score"]) == points, rows          # solved, via the exchange
+    assert float(rows["alice"]["score"]) == points - 1, rows      # one mistake, via ~/Downloads
+    assert (course / "feedback" / "bruno" / GUIDE_ASSIGNMENT / f"{GUIDE_ASSIGNMENT}.html").is_file()
+    copy_ = guide["students_copy"]
+    assert (copy_ / "exercises" / GUIDE_ASSIGNMENT).is_dir() and not (copy_ / "solutions").exists()
+    assert not (copy_ / "gradebook.db").exists()
+    assert "git-pull?repo=https%3A%2F%2Fgithub.com%2Fcatdogkit%2Fcatdogkit" in log
+
+
+def test_guide_covers_the_workflow():
+    commands = "\n".join(guide_blocks())
+    for step in ["generate_assignment", "validate", "release_assignment", "collect", "autograde",
+                 "generate_feedback", "release_feedback", "export", "git-pull"]:
+        assert step in commands, f"the instructor guide has no command for {step}"
+    text = GUIDE.read_text()
+    assert "hidden tests" in text and "private" in text
 
 
 # ---------------------------------------------------------------------------------------
@@ -432,6 +544,8 @@ def test_notebook_follows_the_course_rules(assignment):
     assert "import catdogkit" in first and "tensorflow" not in first.split("import catdogkit")[0]
     assert 'if "google.colab" in sys.modules:' in first and "%pip install" in first
     assert "nbgrader" not in first and "tensorflow" not in first.split("import catdogkit")[0]
+    from catdogkit.lesson import install_command
+    assert install_command() in first, "the Colab set-up cell installs the kit as the lessons do"
     assert f"({colab_url('exercises/' + assignment + '/' + assignment + '.ipynb')})" in _code(cells[0])
     tests = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]
     answers = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]

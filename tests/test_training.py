@@ -163,6 +163,14 @@ def test_two_replica_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert (tmp_path / "run" / training.MODEL).exists()
 
 
+def test_photos_of_another_size_are_a_clear_error(tmp_path):
+    with pytest.raises(CatDogKitError, match="image_size=64"):
+        training.train(models.original_cnn((64, 64, 3)), random_data(), epochs=1, out=tmp_path,
+                       progress=None)
+    with pytest.raises(CatDogKitError, match="takes 64x64"):
+        training.evaluate(models.original_cnn((64, 64, 3)), random_data()[1])
+
+
 def test_choose_strategy_is_the_default_on_one_cpu():
     import tensorflow as tf
     assert training.choose_strategy() is tf.distribute.get_strategy()
@@ -193,3 +201,13 @@ def test_lesson_model_trains_once_then_comes_from_the_cache(tiny_sample, tmp_pat
     np.testing.assert_array_equal(first.get_weights()[-1], second.get_weights()[-1])
     with pytest.raises(CatDogKitError, match="unknown lesson model"):
         training.lesson_model("vgg", tiny_sample)
+
+
+def test_progress_choices():
+    from catdogkit.widgets import TrainingMonitor
+    assert isinstance(training._progress_callbacks("widget", 2)[0], TrainingMonitor)
+    assert training._progress_callbacks(None, 2) == []
+    # pytest is no notebook kernel: "auto" means one line per epoch.
+    assert type(training._progress_callbacks("auto", 2)[0]).__name__ == "_EpochLine"
+    with pytest.raises(CatDogKitError, match="progress"):
+        training._progress_callbacks("bars", 2)

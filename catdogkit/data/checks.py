@@ -42,7 +42,7 @@ _SIGNATURES = (
 
 @dataclass
 class Verdict:
-    """One file's check: ``reason`` is None when usable; ``convert`` when Pillow must decode it."""
+    """One file's check (lesson 01): ``reason`` is None when usable; ``convert`` when Pillow must decode it."""
 
     reason: str = None
     convert: bool = False

@@ -28,7 +28,7 @@ VALIDATION_SHARE = 0.2
 
 @dataclass
 class Layout:
-    """What a folder holds: ``files[split][class] -> sorted paths`` plus what was ignored."""
+    """What a folder holds (lesson 01): ``files[split][class] -> sorted paths`` plus what was ignored."""
 
     root: Path
     kind: str
@@ -40,7 +40,7 @@ class Layout:
 
 
 def is_hidden(path):
-    """True for dot files and system litter (``.DS_Store``, ``Thumbs.db``, ``__MACOSX``)."""
+    """True for dot files and system litter (``.DS_Store``, ``Thumbs.db``, ``__MACOSX``). Lesson 01."""
     name = path.name
     return name.startswith(".") or name.lower() in LITTER_NAMES or name == "__MACOSX"
 

@@ -177,6 +177,8 @@ def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augmen
     augment_layers = augmentation(seed) if augment else None
     streams = {}
     for split, items in report.photos.items():
+        if not items:  # an empty optional test/ folder
+            continue
         streams[split] = _stream(
             items, image_size=image_size, batch_size=batch_size, seed=seed,
             training=split == "train",

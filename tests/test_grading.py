@@ -1,0 +1,81 @@
+"""catdogkit.grading: the helpers the exercises' test cells call."""
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image, UnidentifiedImageError
+
+from catdogkit import grading
+
+
+def test_describe_names_type_and_shape():
+    assert grading.describe(np.zeros((2, 3), "float32")) == "ndarray of shape (2, 3) and dtype float32"
+    assert grading.describe(None) == "NoneType None"
+    assert grading.describe("x" * 200).endswith("...")
+
+
+def test_expect_array_and_close_explain_what_is_wrong():
+    assert grading.expect_array(np.zeros((2, 3)), (2, None)).shape == (2, 3)
+    with pytest.raises(AssertionError, match=r"should have shape \(2, 'any', 4\), got \(2, 3\)"):
+        grading.expect_array(np.zeros((2, 3)), (2, None, 4))
+    with pytest.raises(AssertionError, match="should be a NumPy array"):
+        grading.expect_array([1, 2], name="x")
+    assert grading.close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9]))
+    with pytest.raises(AssertionError, match=r"the loss: expected 2, got 3"):
+        grading.close(3.0, 2.0, name="the loss")
+
+
+def test_photo_folder_has_the_documented_faults(tmp_path):
+    root = grading.photo_folder(tmp_path / "photos")
+    counts = {split.name: {c.name: sum(1 for f in c.iterdir() if f.suffix in (".jpg", ".png")
+                                       and not f.name.startswith("."))
+                           for c in split.iterdir()} for split in root.iterdir()}
+    assert counts == grading.PHOTO_FOLDER_COUNTS
+    assert (root / "train/cats/cat.3.jpg").stat().st_size == 0
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(root / "train/dogs/dog.4.jpg")
+    with Image.open(root / "train/dogs/dog.3.jpg") as image:  # identified, pixels cut off
+        with pytest.raises(OSError):
+            image.load()
+    with Image.open(root / "train/dogs/dog.2.png") as image:
+        assert image.format == "PNG"
+    grading.photo_folder(tmp_path / "photos")  # a second call replaces the files
+
+
+def test_sample_photo_and_batch():
+    photo = grading.sample_photo("dogs", image_size=40, seed=1)
+    assert photo.shape == (40, 40, 3) and photo.dtype == np.float32 and photo.max() <= 255
+    assert np.array_equal(photo, grading.sample_photo("dogs", image_size=40, seed=1))
+    photos, labels = grading.sample_batch(4, image_size=24)
+    assert photos.shape == (4, 24, 24, 3) and labels.tolist() == [0, 1, 0, 1]
+
+
+def test_tiny_cnn_is_named_like_the_class_network_and_repeatable():
+    first, second = grading.tiny_cnn(), grading.tiny_cnn()
+    names = [layer.name for layer in first.layers]
+    assert names == ["photo", "rescale", "conv1", "pool1", "conv2", "pool2", "flatten", "dense", "prediction"]
+    photos, _ = grading.sample_batch(2, image_size=32)
+    out = grading.call(first, photos)
+    assert out.shape == (2, 1)
+    assert np.allclose(out, grading.call(second, photos))
+
+
+def test_call_returns_lists_and_hides_the_input_structure_warning():
+    import keras
+    model = grading.tiny_cnn()
+    extractor = keras.Model(model.inputs, [model.get_layer("conv1").output, model.get_layer("pool2").output])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = grading.call(extractor, np.zeros((1, 32, 32, 3)))
+    assert [o.shape for o in outputs] == [(1, 30, 30, 8), (1, 6, 6, 16)]
+
+
+def test_quiet_keras_warnings_hides_only_the_harmless_ones():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grading.quiet_keras_warnings()
+        warnings.warn("`shuffle=True` was passed, but will be ignored since the data `x` was "
+                      "provided as a tf.data.Dataset.", UserWarning)
+        warnings.warn("The structure of `inputs` doesn't match the expected structure.", UserWarning)
+        warnings.warn("something else", UserWarning)
+    assert [str(w.message) for w in caught] == ["something else"]
