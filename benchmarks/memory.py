@@ -4,7 +4,8 @@ Each measurement runs in its own process (peak RSS is per process and never goes
 Streaming reads every training photo once through ``catdogkit.data.load_datasets``; the
 class manual's way loads every photo into one float32 NumPy array first. The big array
 needs 270 KB per 150x150 photo, so above ``--array-limit`` photos it is extrapolated
-from the two smaller measurements instead of swapping the machine to death.
+from the two smaller measurements instead of swapping the machine to death (those load
+the first N photos of the 25,000-photo sample).
 
     nice -n 10 .venv/bin/python benchmarks/memory.py            # 2,500 vs 25,000 photos
 
@@ -43,8 +44,8 @@ def measure_array(n_photos):
     import numpy as np
     import tensorflow as tf  # noqa: F401  (the manual's process holds TF too: compare like with like)
     from catdogkit.data import list_photos, load_photo
-    root = _sample(n_photos)
-    paths = list_photos(root, "train")
+    # The first photos of the largest sample: no extra sample to draw for each size.
+    paths = list_photos(_sample(SIZES[-1]), "train")[:n_photos]
     images = np.empty((len(paths), 150, 150, 3), dtype=np.float32)
     for index, path in enumerate(paths):
         images[index] = load_photo(path)

@@ -189,15 +189,16 @@ class _LogRecorder(logging.Handler):
 
 @contextlib.contextmanager
 def _recording(folder):
-    """Collect Python warnings and absl/TF log warnings (Keras warns through both)."""
+    """Collect Python warnings and absl log warnings: Keras warns through both.
+
+    TensorFlow's own logger is left alone: what it says (retracing notices) depends on
+    what the process ran before, not on the old call.
+    """
     recorder = _LogRecorder()
-    loggers = [logging.getLogger(name) for name in ("absl", "tensorflow", "keras")]
-    for logger in loggers:
-        logger.addHandler(recorder)
+    logger = logging.getLogger("absl")
+    logger.addHandler(recorder)
     # Absl also prints to stderr; the recorder keeps the message, the page stays clean.
-    saved = [logger.propagate for logger in loggers]
-    for logger in loggers:
-        logger.propagate = False
+    propagate, logger.propagate = logger.propagate, False
     cwd = os.getcwd()
     os.chdir(folder)  # model.save('….h5') writes into a scratch folder, not the user's
     try:
@@ -208,9 +209,8 @@ def _recording(folder):
             yield recorder.messages, caught
     finally:
         os.chdir(cwd)
-        for logger, propagate in zip(loggers, saved):
-            logger.removeHandler(recorder)
-            logger.propagate = propagate
+        logger.removeHandler(recorder)
+        logger.propagate = propagate
 
 
 def try_old_calls():

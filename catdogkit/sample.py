@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -28,6 +29,7 @@ DRAWING_VERSION = 4
 _SUPERSAMPLE = 2
 # Below this many photos, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 600
+_ABANDONED_AFTER_S = 3600
 
 _FUR = np.array([
     (214, 137, 60), (120, 72, 40), (40, 36, 34), (128, 128, 132), (236, 230, 218),
@@ -303,6 +305,14 @@ def _write_all(folder, jobs):
         list(pool.map(_write_chunk, [str(folder)] * len(chunks), chunks))
 
 
+def _remove_abandoned(final):
+    # A run killed while drawing leaves its temporary folder; a recent one may still be
+    # another process at work, so only stale ones go.
+    for leftover in final.parent.glob(f".{final.name}-*"):
+        if time.time() - leftover.stat().st_mtime > _ABANDONED_AFTER_S:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def sample_dir(n_per_class=None, *, image_size=150, seed=0):
     """The folder ``make_sample`` writes for these settings (it may not exist yet).
 
@@ -328,6 +338,7 @@ def make_sample(n_per_class=None, *, image_size=150, seed=0):
     final = sample_dir(counts, image_size=image_size, seed=seed)
     if final.is_dir():
         return final
+    _remove_abandoned(final)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
         for split in SPLITS:

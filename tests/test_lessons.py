@@ -205,12 +205,16 @@ def problems_in(outputs, where):
 
 
 def problems_in_widgets(nb):
-    """Errors or stderr captured by Output widgets (callbacks that failed while the lesson ran)."""
+    """Errors that widgets caught while the lesson ran: output captured by ``Output``
+    widgets, and the message areas where the kit's explorers show callback errors."""
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
     found = []
     for model_id, model in state.get("state", {}).items():
-        outputs = model.get("state", {}).get("outputs") or []
-        found += problems_in(outputs, f"Output widget {model_id}")
+        widget = model.get("state", {})
+        found += problems_in(widget.get("outputs") or [], f"Output widget {model_id}")
+        value = widget.get("value")
+        if isinstance(value, str) and ("Something went wrong" in value or "#b71c1c" in value):
+            found.append(f"widget {model_id} shows an error: {value[:300]!r}")
     return found
 
 

@@ -1,4 +1,6 @@
 """The embedded sample: deterministic, cached, atomic, and the class carried by shape only."""
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -43,6 +45,17 @@ def test_int_count_gives_validation_and_test_their_share(tmp_path, monkeypatch):
     assert root.is_relative_to(tmp_path)
     assert [len(list((root / s / "dogs").iterdir())) for s in sample.SPLITS] == [5, 2, 2]
     assert sample.sample_dir(5, image_size=32, seed=3) == root
+
+
+def test_abandoned_temporary_folders_are_cleaned_up(tmp_path, monkeypatch):
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
+    final = sample.sample_dir(2, image_size=16)
+    stale, fresh = final.parent / f".{final.name}-old", final.parent / f".{final.name}-busy"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    sample.make_sample(2, image_size=16)
+    assert not stale.exists() and fresh.exists()
 
 
 def test_default_counts_are_the_lessons_sample():

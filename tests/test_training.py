@@ -148,7 +148,7 @@ def test_a_folder_of_another_model_is_refused(tmp_path):
     training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=1, out=tmp_path,
                    progress=None)
     with pytest.raises(CatDogKitError, match="another --out"):
-        training.train(models.original_cnn((64, 64, 3)), random_data(), epochs=2, out=tmp_path,
+        training.train(models.improved_cnn((48, 48, 3)), random_data(), epochs=2, out=tmp_path,
                        progress=None)
 
 

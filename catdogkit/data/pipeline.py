@@ -9,6 +9,7 @@ WebP…) go through Pillow instead.
 """
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from catdogkit.runtime import cache_dir
 
 # Shuffling decoded photos needs a buffer of them in memory: keep it small and fixed.
 _CACHED_SHUFFLE_BUFFER = 256
+# Fixed, not AUTOTUNE: autotuning keeps enlarging buffers during a long epoch, so peak
+# memory grew with the number of photos. One decoder per core and two batches ahead
+# already keep a CPU or GPU busy.
+_WORKERS = os.cpu_count() or 2
+_PREFETCH_BATCHES = 2
 
 
 @dataclass
@@ -134,16 +140,33 @@ def _cache_path(cache, report, split, image_size):
     return str(Path(cache, f"{split}-{image_size}"))
 
 
+def _shuffled_indices(n, seed, each_epoch):
+    """0..n-1 in a seeded random order, new each epoch, without a shuffle buffer.
+
+    A ``shuffle(n)`` buffer holds one element per photo; a stateless index permutation
+    holds nothing, so memory stays the same for 2,500 or 25,000 photos.
+    """
+    import tensorflow as tf
+    epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=each_epoch).take(1)
+    last = tf.constant(n - 1, tf.int64)
+
+    def permutation(key):
+        key = tf.stack([key, tf.constant(seed, tf.int64)])
+        return tf.data.Dataset.range(n).map(
+            lambda i: tf.random.experimental.index_shuffle(i, key, last))
+
+    return epoch_keys.flat_map(permutation)
+
+
 def _stream(items, *, image_size, batch_size, seed, training, cache_file, augment):
     import tensorflow as tf
-    paths = [str(path) for path, _, _ in items]
-    labels = np.array([label for _, label, _ in items], dtype=np.float32)
-    convert = np.array([needs for _, _, needs in items], dtype=bool)
-    dataset = tf.data.Dataset.from_tensor_slices((paths, labels, convert))
-    if training:
-        # Shuffling file names (not photos) costs a few bytes per photo, whatever the set's size.
-        dataset = dataset.shuffle(len(items), seed=seed, reshuffle_each_iteration=cache_file is None)
-    dataset = dataset.map(_decoder(image_size), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    columns = (tf.constant([str(path) for path, _, _ in items]),
+               tf.constant(np.array([label for _, label, _ in items], dtype=np.float32)),
+               tf.constant(np.array([needs for _, _, needs in items], dtype=bool)))
+    order = _shuffled_indices(len(items), seed, cache_file is None) if training else \
+        tf.data.Dataset.range(len(items))
+    dataset = order.map(lambda i: tuple(tf.gather(column, i) for column in columns))
+    dataset = dataset.map(_decoder(image_size), num_parallel_calls=_WORKERS, deterministic=True)
     if cache_file:
         dataset = dataset.cache(cache_file)
         if training:
@@ -151,8 +174,8 @@ def _stream(items, *, image_size, batch_size, seed, training, cache_file, augmen
     dataset = dataset.batch(batch_size)
     if augment is not None:
         dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
-                              num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+                              num_parallel_calls=_WORKERS)
+    return dataset.prefetch(_PREFETCH_BATCHES)
 
 
 def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augment=False,
