@@ -422,10 +422,17 @@ def _drive_button(lesson):
                             layout=widgets.Layout(width="auto"), button_style="info")
 
     def clicked(_button):
+        button.disabled = True
+        lesson.message.value += _html_note(
+            "Mounting Google Drive and bringing the photos (the first time, a download of "
+            "about 70 MB into your Drive)…", colour="#555555")
         try:
             lesson.use_drive()
-        except CatDogKitError as error:
-            lesson.message.value += _html_note(f"Google Drive: {error}", colour="#b00020")
+        except Exception as error:  # a callback's error would otherwise vanish
+            words = str(error) if isinstance(error, CatDogKitError) else f"{type(error).__name__}: {error}"
+            lesson.message.value += _html_note(f"Google Drive: {words}", colour="#b00020")
+        finally:
+            button.disabled = False
     button.on_click(clicked)
     return button
 

@@ -278,6 +278,7 @@ def train(model, data, *, epochs, out=None, progress="auto", strategy=None, resu
     done = len(history["epoch"])
     if done < epochs:
         working.fit(train_ds, validation_data=validation_ds, epochs=epochs, initial_epoch=done,
+                    shuffle=False,  # the tf.data pipeline shuffles; Keras would warn and ignore it
                     callbacks=[_Checkpoint(out, history), *callbacks,
                                *_progress_callbacks(progress, epochs)], verbose=0)
     if working is not model:

@@ -13,7 +13,6 @@ including output captured inside ``Output`` widgets. Per-lesson times are writte
 """
 import ast
 import json
-import os
 import re
 import threading
 import time
@@ -279,18 +278,28 @@ def executed(request):
 
     started = time.monotonic()
     small_sample()
-    # While this process trains the shared lesson models, one kernel runs the lessons
-    # that need none; then two kernels at a time run the rest (2 CPU cores).
-    with ThreadPoolExecutor(max_workers=1 if modelled else 2) as pool:
-        plain_runs = [pool.submit(run, name) for name in plain]
+    timing = {}
+
+    def warm():
         warmed = time.monotonic()
         warm_lesson_models(modelled)
-        warm_seconds = time.monotonic() - warmed
-        for future in plain_runs:
-            future.result()
+        timing["warm"] = time.monotonic() - warmed
+
+    def run_after_warm(name):
+        warming.result()  # the shared lesson models are ready (trained or loaded) first
+        run(name)
+
+    # Two at a time (2 CPU cores): this process trains or loads the shared lesson models
+    # while a kernel runs the lessons that need none (the longest, 02, first); the lessons
+    # that use the models queue behind them.
+    plain.sort(key=lambda name: name != "02_building_a_cnn")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(run, name) for name in modelled]:
+        warming = pool.submit(warm)
+        futures = [pool.submit(run, name) for name in plain]
+        futures += [pool.submit(run_after_warm, name) for name in modelled]
+        for future in [warming, *futures]:
             future.result()
+    warm_seconds = timing["warm"]
     total = time.monotonic() - started
     ARTIFACTS.mkdir(exist_ok=True)
     report = {"total_seconds": round(total, 1), "lesson_models_seconds": round(warm_seconds, 1),

@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -401,12 +400,14 @@ def graded(tmp_path_factory):
                 reports[name] = (json.loads(out.read_text()) if out.is_file()
                                  else {"crash": (base / f"{name}.log").read_text()[-3000:]})
     guide["returncode"] = guide_proc.wait()
+    print(f"\ninstructor guide commands: done after {time.monotonic() - start:.1f} s")
     reports["_guide"] = guide
     reports["_seconds"] = round(time.monotonic() - start, 1)
     print(f"\nnbgrader round trip of {len(ASSIGNMENTS)} assignments: {reports['_seconds']} s")
     for name in ASSIGNMENTS:
         students = reports[name].get("students", {})
-        print(f"  {name}: " + ", ".join(f"{s} {v['seconds']} s" for s, v in students.items()))
+        print(f"  {name}: " + ", ".join(f"{s} {v['seconds']} s" for s, v in students.items())
+              + f"; Validator (solution + release) {reports[name].get('validate_seconds')} s")
     return reports
 
 
@@ -566,6 +567,22 @@ def test_notebook_follows_the_course_rules(assignment):
         assert [type(n).__name__ for n in tree.body] == ["FunctionDef"], "an answer is one function"
         assert "widgets" not in source, "widgets only in ungraded cells"
         assert f"test_{cell['metadata']['nbgrader']['grade_id']}" in ids, "each answer has its test cell"
+
+
+def test_guide_lists_every_part_with_its_points():
+    """The guide's table of parts says what the notebooks grade."""
+    import re
+    table = {}
+    for line in GUIDE.read_text().splitlines():
+        match = re.match(r"\| `(\d\d_\w+)` \| (.*) \|$", line)
+        if match:
+            table[match.group(1)] = re.findall(r"`(\w+)`[^`(]*\((\d+)\)", match.group(2))
+    assert sorted(table) == ASSIGNMENTS
+    for assignment in ASSIGNMENTS:
+        cells = _read(REPO / "solutions" / assignment / f"{assignment}.ipynb").cells
+        parts = [(_nbgrader(c)["grade_id"][len("test_"):], str(int(_nbgrader(c)["points"])))
+                 for c in cells if _nbgrader(c).get("grade")]
+        assert table[assignment] == parts, assignment
 
 
 def test_grading_config():
