@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -301,8 +302,14 @@ def _write_all(folder, jobs):
         return
     chunks = [jobs[k::workers * 4] for k in range(workers * 4)]
     # "spawn": the parent may already hold TensorFlow's threads, which fork can deadlock.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        list(pool.map(_write_chunk, [str(folder)] * len(chunks), chunks))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            list(pool.map(_write_chunk, [str(folder)] * len(chunks), chunks))
+    except BrokenProcessPool:
+        # Spawned workers re-run the caller's script; one without an
+        # `if __name__ == "__main__":` guard kills them. Drawing is deterministic,
+        # so drawing everything here gives the same photos, only slower.
+        _write_chunk(folder, jobs)
 
 
 def _remove_abandoned(final):

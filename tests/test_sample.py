@@ -1,5 +1,7 @@
 """The embedded sample: deterministic, cached, atomic, and the class carried by shape only."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -103,3 +105,17 @@ def test_a_small_cnn_beats_a_linear_model_on_raw_pixels():
     linear = accuracy()
     assert cnn >= 0.7, cnn
     assert linear <= 0.62 and cnn - linear >= 0.12, (cnn, linear)
+
+
+def test_make_sample_works_from_a_script_without_a_main_guard(tmp_path):
+    # Spawned workers re-run such a script and die; the sample must still be drawn.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import catdogkit.sample as sample\n"
+        "sample._PARALLEL_FROM = 4\n"
+        "root = sample.make_sample({'train': 4, 'validation': 2, 'test': 2}, image_size=32, seed=5)\n"
+        "print(len(list(root.rglob('*.jpg'))))\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=240, env={**os.environ, "CATDOGKIT_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "16"

@@ -33,6 +33,9 @@ ARTIFACTS = REPO / "test-artifacts"
 #: Short cull times for the tests (production: lessons/voila.json).
 CULL_TIMEOUT_S, CULL_INTERVAL_S = 4, 1
 LESSON_CULL_TIMEOUT_S = 30
+#: Longest wait for a page: lessons 04 and 07 run for about 25 CPU seconds before their
+#: widgets show, and far longer in wall time on a busy machine.
+PAGE_TIMEOUT_S = 300
 #: Target from issue 7.
 FIRST_WIDGET_TARGET_S = 8.0
 
@@ -277,8 +280,8 @@ class Pages:
             close_page(self.pages.pop(next(iter(self.pages))))
         page = bs.new_page(self.browser)
         self.first_widget_s[name] = bs.open_lesson(page, self.server.page(f"{name}.ipynb"),
-                                                   ready=ready, timeout=120)
-        bs.wait_until_rendered(page, timeout=120)
+                                                   ready=ready, timeout=PAGE_TIMEOUT_S)
+        bs.wait_until_rendered(page, timeout=PAGE_TIMEOUT_S)
         self.pages[name] = page
         return page
 
@@ -466,8 +469,8 @@ def test_lesson_page_renders_its_main_widget_without_errors(name, lesson_pages):
     assert bs.visible_errors(page) == [], f"{name}: error or stderr block on the page"
     assert explorer_messages(page) == [], f"{name}: a widget reports a problem"
     assert page.locator(main_widget(name)).first.is_visible()
-    # No code reaches the page: Voila strips the sources.
-    assert page.locator(".jp-InputArea, .jp-CodeMirrorEditor, .cm-editor").count() == 0
+    # No code reaches the page: Voila strips the sources (every lesson calls lesson.setup).
+    assert "lesson.setup(" not in page.content()
     seconds = lesson_pages.first_widget_s[name]
     if os.environ.get("CATDOGKIT_ENFORCE_FIRST_WIDGET"):  # the benchmark reports it always
         assert seconds <= FIRST_WIDGET_TARGET_S, (
@@ -590,14 +593,15 @@ def test_upload_a_photo_gives_a_prediction_and_bad_files_a_message(lesson_pages)
 # Load
 
 
-CONCURRENT_LESSON = "03_feature_maps"
+CONCURRENT_LESSON = "05_layer_visualization"  # an explorer on a trained model, a light page
 CONCURRENT_VIEWS = 5
 
 
 def test_five_concurrent_views_render_and_kernel_memory_is_reported(lesson_pages, lesson_server,
                                                                       browser):
     needs_lesson(CONCURRENT_LESSON)
-    lesson_pages.close()  # only these five views hold kernels now
+    lesson_pages.close()
+    others = {p.pid for p in lesson_server.kernel_processes()}  # kernels still shutting down
     ready = main_widget(CONCURRENT_LESSON)
     pages = [bs.new_page(browser) for _ in range(CONCURRENT_VIEWS)]
     try:
@@ -606,10 +610,10 @@ def test_five_concurrent_views_render_and_kernel_memory_is_reported(lesson_pages
             page.goto(lesson_server.page(f"{CONCURRENT_LESSON}.ipynb"), wait_until="commit")
         rendered = []
         for page in pages:
-            page.locator(ready).first.wait_for(state="visible", timeout=180_000)
+            page.locator(ready).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_S * 1000)
             rendered.append(round(time.perf_counter() - start, 2))
             assert bs.visible_errors(page) == []
-        memory = bs.memory_report(lesson_server)
+        memory = [k for k in bs.memory_report(lesson_server) if k["pid"] not in others]
         report = {"lesson": CONCURRENT_LESSON, "views": CONCURRENT_VIEWS,
                   "rendered_after_s": rendered, "kernels": memory,
                   "total_rss_mb": round(sum(k["rss_mb"] for k in memory), 1)}
