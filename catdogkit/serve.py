@@ -294,7 +294,13 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
         announce(f"Photos: {env[DATA_ENV]}")
     announce(f"Open {page_url(host, port)}   (the index of lessons)")
     announce("Press Ctrl-C to stop.")
+    import signal
     process = subprocess.Popen(command, cwd=lessons_dir, env=env)
+
+    def forward(signum, _frame):  # `kill`, a service manager: Voila must stop too
+        process.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -304,6 +310,8 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
         except subprocess.TimeoutExpired:
             process.terminate()
             return process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class VoilaServer:

@@ -79,3 +79,13 @@ def test_commands_are_registered(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert all(name in out for name in ("train", "evaluate", "demo")), out
+
+
+@pytest.mark.slow
+def test_demo_trains_the_class_network_on_the_sample_and_beats_chance(capsys):
+    # The lessons' cached model: trained here once, reused by the lessons and Voila pages.
+    assert main(["demo"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("original_cnn: validation accuracy"), line
+    accuracy = float(line.split("accuracy ")[1].split()[0])
+    assert accuracy > 0.6, f"the class network should beat chance on the sample: {line}"

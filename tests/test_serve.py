@@ -263,3 +263,44 @@ def test_every_real_lesson_has_a_title(repo):
     titles = serve_module.lesson_titles(repo / "lessons")
     for name, title in titles:
         assert title and title != name, name
+
+
+@pytest.mark.slow
+def test_serve_runs_voila_and_stops_it_on_sigterm(lessons):
+    """The real command: the index answers on 127.0.0.1, and stopping the command
+    (SIGTERM, as `kill` or a service manager sends) stops Voila with it."""
+    import os
+    import signal
+    import time
+    import urllib.request
+    port = serve_module.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catdogkit", "serve", "--no-browser", "--port", str(port)],
+        env={**os.environ, serve_module.LESSONS_ENV: str(lessons)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    page = answer.read().decode()
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                assert time.monotonic() < deadline, "Voila did not answer"
+                time.sleep(0.2)
+        assert "The first lesson" in page and "scratch.ipynb" in page
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while True:  # the port is free again: Voila is gone too
+            try:
+                serve_module.check_port(port)
+                break
+            except CatDogKitError:
+                assert time.monotonic() < deadline, "Voila outlived `catdogkit serve`"
+                time.sleep(0.2)
+        assert f"http://127.0.0.1:{port}/" in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
