@@ -12,7 +12,9 @@ looks like a repository root is refused.
 The settings live in ``lessons/voila.json`` (read by Voila from the folder it is
 launched in): sources stripped, tracebacks hidden from visitors (Voila logs them
 on the server), idle kernels culled, and a size limit on websocket messages,
-which is the limit on an uploaded photo.
+which is the limit on an uploaded photo. Pages use the ``catdogkit`` Voila template
+(``catdogkit/voila_templates``): Voila's lab template, an index page that lists the
+lessons by title, and one line that lets a closed page shut its kernel down.
 
 Introduced in lesson 00 (the lessons as web pages).
 """

@@ -465,7 +465,7 @@ def test_lesson_page_renders_its_main_widget_without_errors(name, lesson_pages):
     needs_lesson(name)
     page = lesson_pages.get(name, ready=main_widget(name))
     bs.screenshot(page, ARTIFACTS / "screenshots", name,
-                  element=page.locator(main_widget(name)).last)
+                  element=page.locator(main_widget(name)).filter(visible=True).last)
     assert bs.visible_errors(page) == [], f"{name}: error or stderr block on the page"
     assert explorer_messages(page) == [], f"{name}: a widget reports a problem"
     assert page.locator(main_widget(name)).first.is_visible()
