@@ -287,10 +287,18 @@ def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
 
 
 def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-          host=DEFAULT_HOST, announce=print):
-    """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code."""
+          host=DEFAULT_HOST, announce=print, train_first=True):
+    """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code.
+
+    With ``train_first`` the lesson models are trained (once; cached) before the server
+    starts, so no visitor's page trains on load.
+    """
     command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
                                         lessons=lessons, host=host)
+    if train_first:
+        from catdogkit import lesson
+        announce("Training the lesson models once (cached: later starts skip this)...")
+        lesson.prepare(env.get(DATA_ENV), progress="lines")
     announce(f"Serving the lessons in {lessons_dir}")
     if data is not None:
         announce(f"Photos: {env[DATA_ENV]}")

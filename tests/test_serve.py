@@ -49,7 +49,16 @@ def listening_port():
 
 
 @pytest.fixture
-def fake_popen(monkeypatch):
+def prepared(monkeypatch):
+    """Record which data `catdogkit serve` would train the lesson models on, instead of training."""
+    import catdogkit.lesson
+    calls = []
+    monkeypatch.setattr(catdogkit.lesson, "prepare", lambda data=None, **_: calls.append(data))
+    return calls
+
+
+@pytest.fixture
+def fake_popen(monkeypatch, prepared):
     """Record what `catdogkit serve` would start instead of starting Voila."""
     calls = []
 
@@ -80,7 +89,7 @@ def test_port_in_use_is_a_clear_error(lessons, listening_port, monkeypatch, caps
 def test_port_in_use_from_a_real_process(lessons, listening_port):
     """The installed command: exit code and message, no traceback."""
     result = subprocess.run(
-        [sys.executable, "-m", "catdogkit", "serve", "--port", str(listening_port),
+        [sys.executable, "-m", "catdogkit", "serve", "--no-training", "--port", str(listening_port),
          "--no-browser"],
         capture_output=True, text=True, timeout=60,
         env={**__import__("os").environ, serve_module.LESSONS_ENV: str(lessons)})
@@ -275,7 +284,7 @@ def test_serve_runs_voila_and_stops_it_on_sigterm(lessons):
     import urllib.request
     port = serve_module.free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "catdogkit", "serve", "--no-browser", "--port", str(port)],
+        [sys.executable, "-m", "catdogkit", "serve", "--no-training", "--no-browser", "--port", str(port)],
         env={**os.environ, serve_module.LESSONS_ENV: str(lessons)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -304,3 +313,15 @@ def test_serve_runs_voila_and_stops_it_on_sigterm(lessons):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_serve_trains_the_lesson_models_first_on_the_served_data(tmp_path, monkeypatch,
+                                                                  fake_popen, prepared):
+    monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    port = serve_module.free_port()
+    assert main(["serve", "--port", str(port), "--data", str(photos), "--no-browser"]) == 0
+    assert prepared == [str(photos.resolve())] and len(fake_popen) == 1
+    assert main(["serve", "--port", str(port), "--no-training", "--no-browser"]) == 0
+    assert prepared == [str(photos.resolve())] and len(fake_popen) == 2

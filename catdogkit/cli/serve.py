@@ -14,10 +14,14 @@ def register(subparsers):
                              "page); default: the usual search, ending with the embedded sample")
     parser.add_argument("--no-browser", action="store_true",
                         help="do not open a web browser")
+    parser.add_argument("--no-training", action="store_true",
+                        help="start at once, without first training the lesson models that "
+                             "are not cached yet (their pages then train on first view)")
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args):
     from catdogkit.serve import serve
-    return serve(port=args.port, data=args.data, open_browser=not args.no_browser)
+    return serve(port=args.port, data=args.data, open_browser=not args.no_browser,
+                 train_first=not args.no_training)
