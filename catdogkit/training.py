@@ -27,8 +27,10 @@ MODEL = "model.keras"
 DRIVE = Path("/content/drive/MyDrive")
 
 # What lesson_model trains when asked for no particular number of epochs: enough for a
-# clear gap between the two networks on the lesson sample, quick on a laptop CPU.
-LESSON_EPOCHS = {"original": 2, "improved": 3}
+# clear gap between the two networks on the lesson sample, quick on a laptop CPU. After 2
+# epochs the class network still sits on the decision boundary (71.5 % after epoch 1, then
+# 52 % after epoch 2 in one cold-cache run); by epochs 4-5 it is reliably past 70 %.
+LESSON_EPOCHS = {"original": 5, "improved": 3}
 LESSON_SEED = 1337
 
 
