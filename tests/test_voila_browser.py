@@ -525,24 +525,16 @@ def test_feature_maps_channel_range_by_keyboard(lesson_pages):
     assert channels.locator(".widget-readout").first.inner_text() != readout
 
 
-def test_feature_maps_another_photo_changes_the_picture(lesson_pages):
-    name = "03_feature_maps"
+@pytest.mark.parametrize("name, explorer_class", [
+    ("03_feature_maps", "catdogkit-feature-maps"),
+    ("05_layer_visualization", "catdogkit-layers"),
+])
+def test_another_photo_changes_the_picture(name, explorer_class, lesson_pages):
     needs_lesson(name)
     page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-feature-maps").first
+    explorer = page.locator(f".{explorer_class}").first
     before, after = bs.changed_picture(
-        page, ".catdogkit-feature-maps-image",
-        lambda: bs.select_other(bs.dropdown(explorer, "Photo")))
-    assert before != after
-
-
-def test_layers_another_photo_changes_the_picture(lesson_pages):
-    name = "05_layer_visualization"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-layers").first
-    before, after = bs.changed_picture(
-        page, ".catdogkit-layers-image",
+        page, f".{explorer_class}-image",
         lambda: bs.select_other(bs.dropdown(explorer, "Photo")))
     assert before != after
 
