@@ -50,6 +50,12 @@ INDEX_HEADING = "catdogkit: how a convolutional network tells cats from dogs"
 UPLOAD_LIMIT_BYTES = 8 * 1024 * 1024
 #: A lesson notebook: two digits, an underscore, a name.
 LESSON_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
+#: Pre-heated kernels (Voila's kernel pools, which have already run the lesson) per lesson
+#: by default: a visitor gets a page whose widgets are live at once instead of waiting
+#: 6-23 s while the lesson runs; the pool refills in the background. Each kernel holds
+#: 0.6-1.5 GB, so only a machine with :data:`PREHEAT_MIN_MEMORY_GB` gets them by default.
+DEFAULT_PREHEAT = 1
+PREHEAT_MIN_MEMORY_GB = 16
 #: Names whose presence marks a folder as a repository root, never to be served.
 _ROOT_MARKERS = ("solutions", "exercises", "pyproject.toml", ".git", "catdogkit")
 
@@ -74,6 +80,20 @@ DEFAULT_CONFIG = {
         "cull_busy": False,
     },
 }
+
+
+def memory_gb():
+    """This machine's memory in GB (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    except (AttributeError, ValueError, OSError):  # e.g. Windows
+        return 0
+
+
+def default_preheat():
+    """:data:`DEFAULT_PREHEAT` on a machine with at least :data:`PREHEAT_MIN_MEMORY_GB` of
+    memory, else 0: a student's 8 GB laptop must not fill up with waiting kernels."""
+    return DEFAULT_PREHEAT if memory_gb() >= PREHEAT_MIN_MEMORY_GB else 0
 
 
 def repo_root():
@@ -160,21 +180,20 @@ def read_config(lessons_dir):
 
 
 def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_browser=True,
-                  extra_args=()):
+                  preheat=0, extra_args=()):
     """The Voila command line that serves ``lessons_dir`` (and nothing above it).
 
     Voila reads ``voila.json`` from the folders in ``Voila.config_file_paths``;
     the command names only the lessons folder, so a stray ``voila.json`` in the
     current directory or in ``~/.jupyter`` changes nothing. The address, the port
     (never another one when it is taken) and the folder are on the command line,
-    which wins over any file. ``extra_args`` are further ``--Class.trait=value``
-    options (tests use them for short cull times).
+    which wins over any file. ``preheat`` kernels per lesson run the lesson before
+    anyone asks for it (0: each view starts its own kernel). ``extra_args`` are further
+    ``--Class.trait=value`` options (tests use them for short cull times).
     """
     lessons_dir = Path(lessons_dir).resolve()
     command = [
-        # (-W: traitlets warns that JSON values for list/dict options are "deprecated";
-        # they still work and are the only way to pass the titles as a dict.)
-        sys.executable, "-W", "ignore::DeprecationWarning", "-m", "voila", str(lessons_dir),
+        sys.executable, "-m", "voila", str(lessons_dir),
         f"--Voila.config_file_paths={lessons_dir}",
         f"--Voila.ip={host}",
         f"--port={int(port)}",
@@ -182,17 +201,35 @@ def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_bro
         "--VoilaConfiguration.strip_sources=True",
     ]
     if (TEMPLATE_ROOT / "voila" / "templates" / TEMPLATE_NAME).is_dir():
-        index = {TEMPLATE_NAME: {
-            "heading": INDEX_HEADING,
-            "subheading": "pick a lesson and use its controls; start with 00 and go in order.",
-            "titles": dict(lesson_titles(lessons_dir))}}
-        command += [f"--template={TEMPLATE_NAME}",
-                    "--VoilaConfiguration.classic_tree=True",
-                    f"--VoilaConfiguration.extension_config={json.dumps(index)}"]
+        command += [f"--template={TEMPLATE_NAME}", "--VoilaConfiguration.classic_tree=True"]
+        command += [f"--VoilaConfiguration.extension_config={key}={value}"
+                    for key, value in index_settings(lessons_dir).items()]
+    if preheat > 0:
+        command += ["--VoilaConfiguration.preheat_kernel=True",
+                    f"--VoilaConfiguration.default_pool_size={int(preheat)}",
+                    # a kernel handed out of the pool must not be culled before its page connects
+                    "--VoilaConfiguration.multi_kernel_manager_class="
+                    "catdogkit.voila_kernels.HandoverKernelManager"]
     if not open_browser:
         command.append("--no-browser")
     command.extend(extra_args)
     return command
+
+
+def index_settings(lessons_dir):
+    """What the index page shows, as flat ``key: text`` pairs for the template.
+
+    Passed as one ``--VoilaConfiguration.extension_config=key=value`` option each (the
+    form traitlets takes for dict options; a JSON value is deprecated there): the heading
+    and a title per lesson, under ``catdogkit.title.<file name>``.
+    """
+    settings = {f"{TEMPLATE_NAME}.heading": INDEX_HEADING,
+                f"{TEMPLATE_NAME}.subheading": "pick a lesson and use its controls; "
+                                               "start with 00 and go in order."}
+    for name, title in lesson_titles(lessons_dir):
+        if "=" not in name:  # the option splits at the first "="; such a file keeps its name
+            settings[f"{TEMPLATE_NAME}.title.{name}"] = title
+    return settings
 
 
 def build_env(data=None, base=None):
@@ -274,27 +311,34 @@ def lesson_titles(lessons_dir=None):
 
 
 def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-            host=DEFAULT_HOST, extra_args=()):
+            host=DEFAULT_HOST, preheat=0, extra_args=()):
     """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError."""
+    if not isinstance(preheat, int) or preheat < 0:
+        raise CatDogKitError(f"--preheat {preheat!r}: give a number of kernels, 0 or more "
+                             f"(0 turns pre-heated kernels off).")
     check_voila()
     lessons_dir = find_lessons_dir(lessons)
     read_config(lessons_dir)  # a broken voila.json is reported before Voila starts
     check_port(port, host)
     env = build_env(data)
     command = build_command(lessons_dir, port=port, host=host, open_browser=open_browser,
-                            extra_args=extra_args)
+                            preheat=preheat, extra_args=extra_args)
     return command, env, lessons_dir
 
 
 def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-          host=DEFAULT_HOST, announce=print, train_first=True):
+          host=DEFAULT_HOST, announce=print, train_first=True, preheat=None):
     """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code.
 
     With ``train_first`` the lesson models are trained (once; cached) before the server
-    starts, so no visitor's page trains on load.
+    starts, so no visitor's page trains on load. ``preheat`` kernels per lesson have run
+    it before anyone asks (None: :func:`default_preheat`).
     """
+    chosen = preheat is None
+    if chosen:
+        preheat = default_preheat()
     command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
-                                        lessons=lessons, host=host)
+                                        lessons=lessons, host=host, preheat=preheat)
     if train_first:
         from catdogkit import lesson
         announce("Training the lesson models once (cached: later starts skip this)...")
@@ -303,6 +347,14 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
     if data is not None:
         announce(f"Photos: {env[DATA_ENV]}")
     announce(f"Open {page_url(host, port)}   (the index of lessons)")
+    if preheat:
+        announce(f"Each lesson is run ahead in {preheat} kernel(s), so its page is ready at once; "
+                 f"the first minute after starting, they are still running "
+                 f"(--preheat 0 saves the memory: 0.6-1.5 GB per kernel).")
+    elif chosen:
+        announce(f"Each page runs its lesson when it is opened (6-23 s): with "
+                 f"{memory_gb():.0f} GB of memory, lessons are not run ahead by default "
+                 f"(--preheat 1 keeps each one ready; it needs 5-7 GB).")
     announce("Press Ctrl-C to stop.")
     import signal
     process = subprocess.Popen(command, cwd=lessons_dir, env=env)
@@ -331,12 +383,13 @@ class VoilaServer:
     port of 127.0.0.1, waits until it answers, and stops it (and its kernels) on exit.
     """
 
-    def __init__(self, lessons_dir=None, *, port=None, data=None, extra_args=(),
+    def __init__(self, lessons_dir=None, *, port=None, data=None, preheat=0, extra_args=(),
                  log_path=None, env=None, startup_timeout=60):
         self.host = DEFAULT_HOST
         self.port = port or free_port(self.host)
         self.lessons_dir = find_lessons_dir(lessons_dir)
         self.extra_args = list(extra_args)
+        self.preheat = preheat
         self.data = data
         self.log_path = Path(log_path) if log_path else None
         self.env_overrides = dict(env or {})
@@ -354,7 +407,7 @@ class VoilaServer:
     def start(self):
         command, env, lessons_dir = prepare(self.port, self.data, open_browser=False,
                                             lessons=self.lessons_dir, host=self.host,
-                                            extra_args=self.extra_args)
+                                            preheat=self.preheat, extra_args=self.extra_args)
         env.update(self.env_overrides)
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -395,6 +448,34 @@ class VoilaServer:
                 if "ipykernel_launcher" in " ".join(child.cmdline()):
                     kernels.append(child)
         return kernels
+
+    def pool_size(self):
+        """How many pre-heated kernels the server keeps: ``preheat`` per notebook."""
+        notebooks = [p for p in self.lessons_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)]
+        return self.preheat * len(notebooks)
+
+    def wait_for_pools(self, timeout=600):
+        """Wait until no page is open and every pre-heated kernel has run its notebook
+        (all kernels together under 0.1 CPU-second in 2 s); returns the seconds waited.
+
+        Without pre-heating, waits until every kernel is gone. Tests and benchmarks time
+        pages from this state: the one a visitor finds on a server that has warmed up.
+        """
+        import psutil
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            kernels = self.kernel_processes()
+            if len(kernels) == self.pool_size():
+                try:
+                    before = sum(sum(p.cpu_times()[:2]) for p in kernels)
+                    time.sleep(2)
+                    if sum(sum(p.cpu_times()[:2]) for p in kernels) - before < 0.1:
+                        return time.monotonic() - started
+                except psutil.Error:  # a kernel ended while we looked: look again
+                    pass
+            time.sleep(0.5)
+        raise CatDogKitError(f"The Voila server at {self.url} still had busy or missing kernels "
+                             f"after {timeout} s (log: {self.log_path}).")
 
     def log_text(self):
         if self._log:

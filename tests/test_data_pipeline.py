@@ -63,6 +63,16 @@ def test_on_disk_cache_and_augmentation(tmp_path, tiny_sample):
     assert any(p.name.startswith("train-32") for p in tmp_path.iterdir())
 
 
+def test_cached_photos_match_the_decoded_ones(tmp_path, tiny_sample):
+    plain = load_datasets(tiny_sample, image_size=32, batch_size=16)
+    cached = load_datasets(tiny_sample, image_size=32, batch_size=16, cache=tmp_path)
+    for _ in range(2):  # the first pass writes the cache, the second reads it back
+        for (images, labels), (cached_images, cached_labels) in zip(plain.validation, cached.validation):
+            assert cached_images.dtype == images.dtype == "float32"
+            np.testing.assert_allclose(cached_images, images, atol=0.5)
+            np.testing.assert_array_equal(cached_labels, labels)
+
+
 def test_unusable_set_raises_what_to_fix(tmp_path):
     (tmp_path / "train" / "cats").mkdir(parents=True)
     with pytest.raises(CatDogKitError, match="No usable photos"):

@@ -12,7 +12,6 @@ gradebook and HOME (nothing is written into the repository):
   marks on the rest, so grading went on past them;
 * the ``bad`` student also deleted a test cell: nbgrader restores it and grades it;
 * ``Validator`` passes on the solution notebook and fails (``invert=True``) on the release;
-* grading one submission takes less than 60 s;
 * every command of ``docs/instructors.md`` runs (in one more child process), from
   setting up a course to exporting the grades.
 
@@ -39,7 +38,6 @@ ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
 ORDER = sorted(ASSIGNMENTS, key=lambda name: (name not in ("07_improved_model", "06_convnet_filters",
                                                           "03_feature_maps"), name))
 LOOP_TIMEOUT = 5
-GRADING_LIMIT_S = 60
 WORKERS = int(os.environ.get("CATDOGKIT_GRADING_WORKERS", "3"))
 
 #: One realistic mistake per assignment: (answer cell's grade_id, the student's answer).
@@ -469,7 +467,6 @@ def test_raising_noisy_and_endless_answers_score_zero_and_grading_goes_on(graded
     assert entry["scores"] == expected
     assert len(report["points"]) > len(broken), "a part after the broken ones shows that grading went on"
     assert report["deleted_test"] not in broken and expected[report["deleted_test"]] > 0
-    assert entry["seconds"] < GRADING_LIMIT_S + LOOP_TIMEOUT
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -478,12 +475,6 @@ def test_validator_passes_solution_and_fails_release(graded, assignment):
     assert report["validate_solution"] == {}, report["validate_solution"]
     release = report["validate_release"]
     assert "passed" not in release and "changed" not in release, release
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_grades_within_a_minute(graded, assignment):
-    report = _report(graded, assignment)
-    assert _student(report, "solved")["seconds"] < GRADING_LIMIT_S
 
 
 def test_instructor_guide(graded):

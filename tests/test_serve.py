@@ -161,9 +161,8 @@ def test_command_serves_only_the_lessons_folder(repo, monkeypatch):
     command, env, folder = serve_module.prepare(serve_module.free_port(), open_browser=False)
     lessons = str((repo / "lessons").resolve())
     assert folder == (repo / "lessons").resolve()
-    assert command[:6] == [sys.executable, "-W", "ignore::DeprecationWarning", "-m", "voila",
-                           lessons]
-    positional = [arg for arg in command[5:] if not arg.startswith("-")]
+    assert command[:4] == [sys.executable, "-m", "voila", lessons]
+    positional = [arg for arg in command[3:] if not arg.startswith("-")]
     assert positional == [lessons]  # no second folder, never the repository root
     assert "--Voila.ip=127.0.0.1" in command
     assert "--Voila.port_retries=0" in command  # a taken port is an error, not another port
@@ -173,6 +172,7 @@ def test_command_serves_only_the_lessons_folder(repo, monkeypatch):
 def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkeypatch,
                                                           capsys, fake_popen):
     monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
+    monkeypatch.setattr(serve_module, "memory_gb", lambda: 24.0)
     monkeypatch.delenv(serve_module.DATA_ENV, raising=False)
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -186,6 +186,40 @@ def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkey
     assert f"--port={port}" in call["command"]
     assert f"http://127.0.0.1:{port}/" in out
     assert str(photos.resolve()) in out
+    # with 16 GB or more, every lesson is run ahead in one kernel, so a page is ready at once
+    assert "--VoilaConfiguration.preheat_kernel=True" in call["command"]
+    assert f"--VoilaConfiguration.default_pool_size={serve_module.DEFAULT_PREHEAT}" in call["command"]
+    assert "run ahead" in out
+
+
+def _preheats(call):
+    return any(arg.startswith(("--VoilaConfiguration.preheat", "--VoilaConfiguration.default_pool"))
+               for arg in call["command"])
+
+
+def test_preheat_zero_turns_it_off_and_a_negative_count_is_refused(lessons, monkeypatch,
+                                                                  capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.setattr(serve_module, "memory_gb", lambda: 24.0)
+    assert main(["serve", "--port", str(serve_module.free_port()), "--preheat", "0"]) == 0
+    [call] = fake_popen
+    assert not _preheats(call)
+    assert "run ahead" not in capsys.readouterr().out
+    assert main(["serve", "--port", str(serve_module.free_port()), "--preheat", "-1"]) != 0
+    err = capsys.readouterr().err
+    assert "--preheat -1" in err and "0 or more" in err and "Traceback" not in err
+    assert len(fake_popen) == 1  # Voila never started
+
+
+def test_a_small_machine_does_not_preheat_unless_asked(lessons, monkeypatch, capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.setattr(serve_module, "memory_gb", lambda: 7.7)  # a student's 8 GB laptop
+    assert main(["serve", "--port", str(serve_module.free_port())]) == 0
+    assert not _preheats(fake_popen[-1])
+    out = capsys.readouterr().out
+    assert "8 GB of memory" in out and "--preheat 1" in out
+    assert main(["serve", "--port", str(serve_module.free_port()), "--preheat", "2"]) == 0
+    assert "--VoilaConfiguration.default_pool_size=2" in fake_popen[-1]["command"]
 
 
 def test_without_data_the_kernels_get_no_data_variable(lessons, monkeypatch, fake_popen):
@@ -217,15 +251,19 @@ def test_voila_reads_the_settings_from_the_command(repo, monkeypatch):
     monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
     from voila.app import Voila
     port = serve_module.free_port()
-    command = serve_module.build_command(repo / "lessons", port=port, open_browser=False,
+    command = serve_module.build_command(repo / "lessons", port=port, open_browser=False, preheat=2,
                                          extra_args=["--MappingKernelManager.cull_interval=7"])
     app = Voila()
-    app.initialize(command[5:])
+    app.initialize(command[3:])
     assert app.root_dir == str((repo / "lessons").resolve())
     assert app.config_file_paths == [str((repo / "lessons").resolve())]
     assert (app.ip, app.port, app.port_retries, app.open_browser) == ("127.0.0.1", port, 0, False)
     assert app.voila_configuration.strip_sources is True
     assert app.voila_configuration.show_tracebacks is False
+    assert app.voila_configuration.preheat_kernel is True
+    assert app.voila_configuration.default_pool_size == 2
+    from catdogkit.voila_kernels import HandoverKernelManager
+    assert app.voila_configuration.multi_kernel_manager_class is HandoverKernelManager
     assert app.tornado_settings["websocket_max_message_size"] == serve_module.UPLOAD_LIMIT_BYTES
     kernels = app.config.MappingKernelManager
     assert int(kernels.cull_idle_timeout) == serve_module.DEFAULT_CONFIG[
@@ -252,14 +290,22 @@ def test_lesson_titles_come_from_the_first_heading(lessons):
     ]
 
 
-def test_the_index_template_gets_the_titles(lessons):
-    command = serve_module.build_command(lessons, port=1234)
+def test_the_index_template_gets_the_titles(lessons, recwarn):
+    """Voila's parser, fed the command, hands the template the heading and every title,
+    without the deprecation warning a JSON dict option gets."""
+    from voila.app import Voila
+    command = serve_module.build_command(lessons, port=serve_module.free_port(), open_browser=False)
     assert "--template=catdogkit" in command
     assert "--VoilaConfiguration.classic_tree=True" in command
-    [option] = [a for a in command if a.startswith("--VoilaConfiguration.extension_config=")]
-    config = json.loads(option.split("=", 1)[1])["catdogkit"]
-    assert config["titles"] == dict(serve_module.lesson_titles(lessons))
-    assert "scratch.ipynb" not in config["titles"]
+    app = Voila()
+    app.initialize(command[3:])
+    settings = app.voila_configuration.extension_config
+    assert settings["catdogkit.heading"] == serve_module.INDEX_HEADING
+    titles = {key.removeprefix("catdogkit.title."): value for key, value in settings.items()
+              if key.startswith("catdogkit.title.")}
+    assert titles == dict(serve_module.lesson_titles(lessons))
+    assert not [w for w in recwarn if "extension_config" in str(w.message)]
+    assert "scratch.ipynb" not in titles
     env = serve_module.build_env()
     assert env["JUPYTER_PATH"].split(__import__("os").pathsep)[0] == str(serve_module.TEMPLATE_ROOT)
     template = serve_module.TEMPLATE_ROOT / "voila" / "templates" / "catdogkit"

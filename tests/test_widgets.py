@@ -152,6 +152,17 @@ def test_grad_cam_explorer(model, photos):
     assert len(explorer._heatmaps) == 3 and explorer.message.value == ""
 
 
+def test_grad_cam_explorers_share_one_picker_shown_once(model, photos):
+    picker = PhotoPicker(photos, image_size=32)
+    first = GradCamExplorer(model, picker)
+    second = GradCamExplorer(model, picker, show_picker=False)
+    assert picker.widget in first.widget.children and picker.widget not in second.widget.children
+    before = first.image.value, second.image.value
+    picker.choice.value = picker.choice.options[-1]
+    assert first.image.value != before[0] and second.image.value != before[1]
+    assert first.info.value == second.info.value  # the same network, the same photo
+
+
 def test_filter_explorer(model):
     explorer = FilterExplorer(model, steps=3, max_filters=4)
     assert explorer.filters.value == (0, 3) and explorer.weights_image.value

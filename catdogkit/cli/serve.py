@@ -1,5 +1,5 @@
 """``catdogkit serve``: the lessons as Voila web pages, on this computer only by default."""
-from catdogkit.serve import DEFAULT_PORT
+from catdogkit.serve import DEFAULT_PORT, DEFAULT_PREHEAT, PREHEAT_MIN_MEMORY_GB
 
 
 def register(subparsers):
@@ -17,6 +17,11 @@ def register(subparsers):
     parser.add_argument("--no-training", action="store_true",
                         help="start at once, without first training the lesson models that "
                              "are not cached yet (their pages then train on first view)")
+    parser.add_argument("--preheat", type=int, default=None, metavar="N",
+                        help=f"kernels per lesson that run it before anyone opens it, so a page "
+                             f"is ready at once; each takes 0.6-1.5 GB of memory; 0 turns this "
+                             f"off (default {DEFAULT_PREHEAT} with at least "
+                             f"{PREHEAT_MIN_MEMORY_GB} GB of memory, else 0)")
     parser.set_defaults(run=run)
     return parser
 
@@ -24,4 +29,4 @@ def register(subparsers):
 def run(args):
     from catdogkit.serve import serve
     return serve(port=args.port, data=args.data, open_browser=not args.no_browser,
-                 train_first=not args.no_training)
+                 train_first=not args.no_training, preheat=args.preheat)

@@ -146,10 +146,12 @@ def _decoder(image_size):
 
 
 def _cache_path(cache, report, split, image_size):
+    # "u8" names the stored format, so a cache written as float32 by an older kit is
+    # never read back as uint8.
     if cache is True:
         key = hashlib.sha1(f"{report.root.resolve()}|{split}|{image_size}".encode()).hexdigest()[:16]
-        return str(cache_dir("tfdata") / f"{split}-{key}")
-    return str(Path(cache, f"{split}-{image_size}"))
+        return str(cache_dir("tfdata") / f"{split}-{key}-u8")
+    return str(Path(cache, f"{split}-{image_size}-u8"))
 
 
 def _shuffled_indices(n, seed, each_epoch):
@@ -181,10 +183,15 @@ def _stream(items, *, image_size, batch_size, seed, training, cache_file, augmen
     dataset = order.map(lambda i: tuple(tf.gather(column, i) for column in columns))
     dataset = dataset.map(_decoder(image_size), num_parallel_calls=_WORKERS, deterministic=True)
     if cache_file:
-        dataset = dataset.cache(cache_file)
+        # uint8 photos fill a quarter of the disk of float32 ones and read back 4x faster;
+        # rounding moves a value by at most 0.5 of 255.
+        dataset = dataset.map(lambda image, label: (tf.cast(tf.round(image), tf.uint8), label),
+                              num_parallel_calls=_WORKERS).cache(cache_file)
         if training:
             dataset = dataset.shuffle(_CACHED_SHUFFLE_BUFFER, seed=seed)
     dataset = dataset.batch(batch_size)
+    if cache_file:
+        dataset = dataset.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
     if augment is not None:
         dataset = dataset.map(lambda x, y: (augment(x, training=True), y),
                               num_parallel_calls=_WORKERS)

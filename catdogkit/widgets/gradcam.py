@@ -16,13 +16,15 @@ class GradCamExplorer(Explorer):
     ``.class_index`` (ToggleButtons cat=0 / dog=1), ``.alpha`` (FloatSlider, heatmap
     opacity, applied on release); outputs: ``.image``, ``.info`` (the prediction),
     ``.message``. Heatmaps and predictions are cached per (photo, layer, class).
+    Several explorers can share one ``PhotoPicker``; ``show_picker=False`` leaves it out
+    of all but one, so the page shows it once and it drives them all.
 
     Introduced in lesson 07 (the improved model).
     """
 
     name = "grad-cam"
 
-    def __init__(self, model, photos=None, *, class_names=("cat", "dog")):
+    def __init__(self, model, photos=None, *, class_names=("cat", "dog"), show_picker=True):
         super().__init__()
         self.model, self.class_names = model, class_names
         self._heatmaps, self._predictions = {}, {}
@@ -39,8 +41,8 @@ class GradCamExplorer(Explorer):
         for control in (self.layer, self.class_index, self.alpha):
             control.observe(self.callback(self.redraw), names="value")
         self.picker.on_change(self.callback(self.redraw))
-        self._finish(self.picker.widget, W.HBox([self.layer, self.class_index]), self.alpha,
-                     self.info, self.image)
+        self._finish(*([self.picker.widget] if show_picker else []),
+                     W.HBox([self.layer, self.class_index]), self.alpha, self.info, self.image)
         self.callback(self.redraw)()
 
     def heatmap(self):
