@@ -14,7 +14,9 @@ launched in): sources stripped, tracebacks hidden from visitors (Voila logs them
 on the server), idle kernels culled, and a size limit on websocket messages,
 which is the limit on an uploaded photo. Pages use the ``catdogkit`` Voila template
 (``catdogkit/voila_templates``): Voila's lab template, an index page that lists the
-lessons by title, and one line that lets a closed page shut its kernel down.
+lessons by title, and one line that lets a closed page shut its kernel down. On a
+machine with the memory for it, each lesson is also run ahead in a pre-heated kernel
+(:func:`default_preheat`), so a visitor's page is ready in about 2 s.
 
 Introduced in lesson 00 (the lessons as web pages).
 """
