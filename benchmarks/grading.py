@@ -24,6 +24,10 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from nbgrader_support import ASSIGNMENTS, grader, grades, new_course, use_home  # noqa: E402
+
 TARGET_S = 60
 
 
@@ -36,18 +40,9 @@ def _cpu_seconds():
 
 def grade_solution(assignment, work):
     """Generate ``assignment`` in a course under ``work`` and autograde its solution."""
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
     course = Path(work) / "course"
-    course.mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    config.CourseDirectory.root = str(course)
-    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    config = new_course(course, assignment)
+    api = grader(config)
     generated = api.generate_assignment(assignment)
     if not generated["success"]:
         raise SystemExit(f"generate_assignment {assignment} failed:\n{generated.get('error')}")
@@ -60,35 +55,27 @@ def grade_solution(assignment, work):
     seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     if not graded["success"]:
         raise SystemExit(f"autograde {assignment} failed:\n{graded.get('error')}\n{graded.get('log', '')[-3000:]}")
-    from nbgrader.api import Gradebook
-    with Gradebook(config.CourseDirectory.db_url) as gradebook:
-        graded_notebook = gradebook.find_submission_notebook(assignment, assignment, "student")
-        score, max_score = graded_notebook.score, graded_notebook.max_score
+    parts = grades(config, assignment, "student").values()
+    score, max_score = sum(score for score, _ in parts), sum(top for _, top in parts)
     if score != max_score:  # a slow but failing grading would be no figure at all
         raise SystemExit(f"{assignment}: the solution scored {score} of {max_score}")
     return {"seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "score": score}
 
 
 def main():
-    assignments = sorted(p.name for p in (REPO / "solutions").iterdir()
-                         if p.is_dir() and not p.name.startswith((".", "_")))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="+", choices=assignments, default=assignments,
+    parser.add_argument("--only", nargs="+", choices=ASSIGNMENTS, default=ASSIGNMENTS,
                         help="grade only these assignments")
     args = parser.parse_args()
 
     os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    # nbgrader runs `alembic` from the environment's bin/ folder
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     # nbgrader's own gradebook code trips these SQLAlchemy warnings; they are not ours.
     from sqlalchemy.exc import SAWarning
     warnings.filterwarnings("ignore", category=SAWarning)
     figures = {}
     with tempfile.TemporaryDirectory() as base:
-        home = Path(base) / "home"
-        home.mkdir()
-        os.environ["HOME"] = os.environ["JUPYTER_CONFIG_DIR"] = str(home)
+        use_home(Path(base) / "home")
         for assignment in args.only:
             figures[assignment] = grade_solution(assignment, Path(base) / assignment)
             print(f"{assignment:24s} {figures[assignment]['seconds']:6.1f} s "

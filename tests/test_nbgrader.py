@@ -30,10 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib
+from nbgrader_support import ASSIGNMENTS, REPO, grader, grades, new_course, use_home  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
-ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
-                     if p.is_dir() and not p.name.startswith((".", "_")))
 #: The slowest assignments start first, so that the parallel workers finish together.
 ORDER = sorted(ASSIGNMENTS, key=lambda name: (name not in ("07_improved_model", "06_convnet_filters",
                                                           "03_feature_maps"), name))
@@ -188,36 +188,15 @@ def _submission(release, solution, replace=None):
     return nb
 
 
-def _scores(db_url, assignment, notebook, student):
-    from nbgrader.api import Gradebook
-    with Gradebook(db_url) as gb:
-        sub = gb.find_submission_notebook(notebook, assignment, student)
-        return {g.name: g.score for g in sub.grades}
-
-
 def grade_one(assignment, work):
     """Run the whole round trip of one assignment in ``work``; return a JSON-able report."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from nbgrader.validator import Validator
 
     work = Path(work)
     course = work / "course"
-    home = work / "home"
-    home.mkdir(parents=True)
-    os.environ["HOME"] = str(home)
-    os.environ["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
-    os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # nbgrader runs `alembic`
-    course.mkdir()
-    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(REPO / "solutions" / assignment, course / "solutions" / assignment)
+    use_home(work / "home")
+    cfg = new_course(course, assignment)
     os.chdir(course)
-
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.validator import Validator
-
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
-    cfg.CourseDirectory.db_url = db_url
     report = {"assignment": assignment, "root": cfg.CourseDirectory.root}
 
     source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
@@ -234,12 +213,12 @@ def grade_one(assignment, work):
     def timeout_func(cell):
         return LOOP_TIMEOUT if _nbgrader(cell).get("grade_id") == loop_test else cfg.Execute.timeout
 
-    api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+    api = grader(cfg)
     # Only the bad student's endless loop gets the short timeout; everyone else's cells
     # keep the course's own, so a slow machine never fails a right answer.
     bad_cfg = copy.deepcopy(cfg)
     bad_cfg.Execute.timeout_func = timeout_func
-    bad_api = NbGraderAPI(CourseDirectory(config=bad_cfg), config=bad_cfg)
+    bad_api = grader(bad_cfg)
 
     result = api.generate_assignment(assignment)
     report["generate"] = {"success": result["success"], "error": result.get("error")}
@@ -280,7 +259,7 @@ def grade_one(assignment, work):
         entry = {"success": result["success"], "seconds": round(seconds, 2),
                  "error": result.get("error"), "log": (result.get("log") or "")[-3000:]}
         if result["success"]:
-            entry["scores"] = _scores(db_url, assignment, assignment, student)
+            entry["scores"] = {gid: score for gid, (score, _) in grades(cfg, assignment, student).items()}
         report["students"][student] = entry
 
     start = time.monotonic()
