@@ -32,6 +32,12 @@ class HandoverKernelManager(AsyncMappingKernelManager):
         first_seen = self._first_seen.setdefault(kernel_id, now)
         kernel = self._kernels.get(kernel_id)
         dead = getattr(kernel, "execution_state", None) == "dead"
-        if not dead and now - first_seen < self.cull_idle_timeout:
+        if not dead and now - first_seen < self._idle_timeout(kernel):
             return None
         return await super().cull_kernel_if_idle(kernel_id)
+
+    def _idle_timeout(self, kernel):
+        # The culler lets a kernel spec set its own timeout in its metadata; the grace
+        # period follows it, so a spec with a long timeout is not culled sooner here.
+        metadata = getattr(getattr(kernel, "kernel_spec", None), "metadata", None) or {}
+        return metadata.get("cull_idle_timeout", self.cull_idle_timeout)

@@ -31,8 +31,11 @@ def manager(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(voila_kernels.time, "monotonic", lambda: clock[0])
     kernels = voila_kernels.HandoverKernelManager(cull_idle_timeout=300)
+    spec_timeout = SimpleNamespace(metadata={"cull_idle_timeout": 600})
     kernels._kernels.update({"handed": SimpleNamespace(execution_state="idle"),
-                             "dead": SimpleNamespace(execution_state="dead")})
+                             "dead": SimpleNamespace(execution_state="dead"),
+                             "own_timeout": SimpleNamespace(execution_state="idle",
+                                                            kernel_spec=spec_timeout)})
     return SimpleNamespace(kernels=kernels, culled=culled, clock=clock)
 
 
@@ -52,3 +55,14 @@ def test_a_dead_kernel_goes_at_once_and_forgotten_kernels_are_dropped(manager):
     del manager.kernels._kernels["dead"]
     run(manager.kernels.cull_kernel_if_idle("handed"))
     assert set(manager.kernels._first_seen) == {"handed"}
+
+
+def test_a_kernel_spec_with_its_own_timeout_gets_that_much(manager):
+    """jupyter_server reads ``cull_idle_timeout`` from a kernel spec's metadata; so do we."""
+    run(manager.kernels.cull_kernel_if_idle("own_timeout"))
+    manager.clock[0] += 301
+    run(manager.kernels.cull_kernel_if_idle("own_timeout"))
+    assert manager.culled == []  # past the server's 300 s, within the spec's 600 s
+    manager.clock[0] += 300
+    run(manager.kernels.cull_kernel_if_idle("own_timeout"))
+    assert manager.culled == ["own_timeout"]
