@@ -7,10 +7,10 @@ trains a model; starts one Voila server on lessons/ exactly as `catdogkit serve`
 does (127.0.0.1, lessons/voila.json); opens every lesson once to warm the caches
 (untimed); then opens each lesson --runs times, one view at a time, in a fresh
 Chromium context, and times the request until the lesson's main widget is visible
-(tests/browser_support.MAIN_WIDGET). After each timed view it records the RSS and the
-CPU seconds (user + system) of the page's kernel, a figure that depends less on what
-else the machine runs than the wall time, then leaves the page (Voila shuts that
-kernel down).
+(tests/browser_support.MAIN_WIDGET). Without pre-heating it records after each timed
+view the RSS and the CPU seconds (user + system) of the kernel the page started, a
+figure that depends less on what else the machine runs than the wall time. Then it
+leaves the page (Voila shuts that kernel down).
 
 With ``--preheat N`` (the default, as ``catdogkit serve``) Voila keeps N kernels per
 lesson that have already run it; the benchmark waits until every pool is full and idle
@@ -45,24 +45,26 @@ def lesson_names():
                   if serve_module.LESSON_PATTERN.match(p.name))
 
 
-def view(browser, server, name, timeout):
-    """One page view: seconds to the main widget, errors seen, the kernel's RSS in MB.
+def view(browser, server, name, timeout, *, own_kernel):
+    """One page view: seconds to the main widget, errors seen, the kernel's RSS and CPU.
 
-    With pre-heated kernels the page gets a kernel that already existed, so its RSS
-    and CPU are not told apart from the pool's (None; see :func:`pool_memory`).
+    ``own_kernel``: the page starts a kernel of its own (no pre-heating), whose RSS in MB
+    and CPU seconds are measured. A pre-heated page takes a kernel from the pool while the
+    pool starts its replacement, so there is no kernel of the page's own to measure: RSS
+    and CPU are None (see :func:`pool_memory`).
     """
-    kernels_before = {p.pid for p in server.kernel_processes()}
+    kernels_before = {p.pid for p in server.kernel_processes()} if own_kernel else set()
     page = bs.new_page(browser)
     try:
         seconds = bs.open_lesson(page, server.page(f"{name}.ipynb"),
                                  ready=bs.main_widget(name), timeout=timeout)
         bs.wait_until_rendered(page, timeout=timeout)
         errors = bs.visible_errors(page)
-        mine = [p for p in server.kernel_processes() if p.pid not in kernels_before]
-        rss = round(mine[0].memory_info().rss / 2 ** 20) if mine else None
-        cpu = mine[0].cpu_times() if mine else None
-        cpu_s = round(cpu.user + cpu.system, 1) if cpu else None
-        return seconds, errors, rss, cpu_s
+        mine = [p for p in server.kernel_processes() if p.pid not in kernels_before] if own_kernel else []
+        if not mine:
+            return seconds, errors, None, None
+        cpu = mine[0].cpu_times()
+        return seconds, errors, round(mine[0].memory_info().rss / 2 ** 20), round(cpu.user + cpu.system, 1)
     finally:
         try:
             page.goto("about:blank", timeout=10_000)  # Voila shuts the kernel down
@@ -139,16 +141,18 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
         if not args.no_warm_up:
             for name in names:
-                seconds, errors, _, _ = view(browser, server, name, args.timeout)
+                seconds, errors, _, _ = view(browser, server, name, args.timeout,
+                                             own_kernel=not args.preheat)
                 print(f"warm-up {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
                 server.wait_for_pools()
         for name in names:
             times, memory, cpu, problems = [], [], [], []
             for _ in range(args.runs):
-                seconds, errors, rss, cpu_s = view(browser, server, name, args.timeout)
+                seconds, errors, rss, cpu_s = view(browser, server, name, args.timeout,
+                                                   own_kernel=not args.preheat)
                 times.append(round(seconds, 2))
-                memory.append(None if args.preheat else rss)
-                cpu.append(None if args.preheat else cpu_s)
+                memory.append(rss)
+                cpu.append(cpu_s)
                 problems.extend(errors)
                 server.wait_for_pools()
             median = statistics.median(times)
