@@ -3,6 +3,7 @@ import keras
 import numpy as np
 import pytest
 
+import catdogkit.visualize.filters as filters_module
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import (
     deprocess, filter_patterns, first_layer_patches, kernel_weights, plot_filter_patterns,
@@ -56,6 +57,25 @@ def test_batched_equals_one_filter_at_a_time_and_is_seeded(small_cnn):
     np.testing.assert_array_equal(again, batch)
     other, _ = filter_patterns(small_cnn, "conv2", [1, 4, 5], steps=5, seed=8)
     assert not np.allclose(other, batch)
+
+
+def test_batch_size_follows_the_canvas_on_a_cpu_and_stays_large_on_a_gpu(monkeypatch):
+    batch_size = filters_module.ascent_batch_size
+    assert batch_size(150, 150) == 8
+    assert batch_size(64, 64) == 43
+    assert batch_size(16, 16) == filters_module.GPU_BATCH
+    assert batch_size(1000, 1000) == 1
+    monkeypatch.setattr(filters_module.tf.config, "list_physical_devices",
+                        lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert batch_size(150, 150) == filters_module.GPU_BATCH
+
+
+def test_patterns_do_not_depend_on_the_batch_size(small_cnn):
+    """Each filter climbs alone in its image, so any split into batches gives the same."""
+    whole, scores = filter_patterns(small_cnn, "conv2", steps=3, batch_size=6)
+    split, split_scores = filter_patterns(small_cnn, "conv2", steps=3, batch_size=4)
+    np.testing.assert_allclose(split, whole, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(split_scores, scores, rtol=1e-3, atol=1e-5)
 
 
 def test_bad_filter_choices(small_cnn):

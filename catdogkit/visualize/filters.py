@@ -14,6 +14,13 @@ from catdogkit.visualize.layers import activation_model, check_layer, input_size
 _STEPS = weakref.WeakKeyDictionary()  # one compiled ascent step per activation sub-model
 _RESIZED = weakref.WeakKeyDictionary()  # sub-models re-wired for another input size
 
+#: Canvas pixels one ascent call takes at once on a CPU. Bigger batches of big canvases
+#: no longer fit the caches: 32 filters of the class network's conv3, 150x150, 40 steps
+#: took 12.3 s in batches of 8 and 18.4 s in batches of 32 on 2 cores; at 64x64 any
+#: batch of 16-64 took 5.1-5.7 s.
+CPU_BATCH_PIXELS = 8 * 150 * 150
+GPU_BATCH = 64
+
 
 def kernel_weights(model, layer):
     """The kernels of the convolution layer ``layer``: float32 ``(kh, kw, in_channels, filters)``.
@@ -88,12 +95,26 @@ def _at_size(sub, size):
     return per_sub[size]
 
 
+def ascent_batch_size(height, width):
+    """How many canvases :func:`filter_patterns` pushes through at once by default.
+
+    ``GPU_BATCH`` on a GPU; on a CPU as many as hold ``CPU_BATCH_PIXELS`` pixels (8 at
+    150x150, 43 at 64x64, at least 1, at most ``GPU_BATCH``).
+
+    Introduced in lesson 06 (visualizing convnet filters).
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return GPU_BATCH
+    return int(np.clip(CPU_BATCH_PIXELS // (height * width), 1, GPU_BATCH))
+
+
 def filter_patterns(model, layer, filters=None, *, steps=30, step_size=10.0, size=None,
-                    seed=0, batch_size=64):
+                    seed=0, batch_size=None):
     """The input pattern each filter of ``layer`` answers to most, by gradient ascent.
 
     All chosen filters climb together in one batched computation (``batch_size`` images
-    per call bounds the memory), instead of the class code's one filter at a time.
+    per call, default :func:`ascent_batch_size`), instead of the class code's one filter
+    at a time.
     Each starts from the class code's grey noise (``128 + 20 * uniform``) drawn from
     ``(seed, filter)``, so the same call gives the same patterns. ``filters`` is a list of channel
     indices (default: all). ``size`` is the square canvas side (default: the model's input
@@ -119,6 +140,7 @@ def filter_patterns(model, layer, filters=None, *, steps=30, step_size=10.0, siz
     images = np.stack([128.0 + 20.0 * np.random.default_rng([seed, f]).random((height, width, 3))
                        for f in filters]).astype(np.float32)
     step = _ascent_step(sub)
+    batch_size = batch_size or ascent_batch_size(height, width)
     patterns, scores = [], []
     for start in range(0, len(filters), batch_size):
         x = tf.constant(images[start:start + batch_size])
