@@ -10,20 +10,19 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: This environment's ``bin/``: nbgrader runs ``alembic`` from it when it creates a gradebook.
+VENV_BIN = Path(sys.executable).parent
 ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
                      if p.is_dir() and not p.name.startswith((".", "_")))
 
 
 def use_home(home):
-    """Give nbgrader and Jupyter a HOME of their own, and this environment's ``bin/`` on PATH.
-
-    nbgrader runs ``alembic`` from that folder when it creates a gradebook.
-    """
+    """Give nbgrader and Jupyter a HOME of their own, and :data:`VENV_BIN` on PATH."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     os.environ["HOME"] = str(home)
     os.environ["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def new_course(course, assignment):

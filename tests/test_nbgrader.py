@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib
-from nbgrader_support import ASSIGNMENTS, REPO, grader, grades, new_course, use_home  # noqa: E402
+from nbgrader_support import (  # noqa: E402
+    ASSIGNMENTS, REPO, VENV_BIN, grader, grades, new_course, use_home)
 
-VENV_BIN = Path(sys.executable).parent
 #: The slowest assignments start first, so that the parallel workers finish together.
 ORDER = sorted(ASSIGNMENTS, key=lambda name: (name not in ("07_improved_model", "06_convnet_filters",
                                                           "03_feature_maps"), name))
