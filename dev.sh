@@ -2,6 +2,7 @@
 # One entry point for a fresh machine with Python 3.11 and pip:
 #   bash dev.sh serve   set everything up, then serve the lessons as web pages
 #   bash dev.sh test    set everything up, then run the whole test suite
+#   bash dev.sh test --fast   only the fast tier: no training, notebooks or browser (minutes)
 #   bash dev.sh demo    set everything up, then train the class network on the sample photos
 #   bash dev.sh setup   only set up
 # Set-up is idempotent: a second run only checks stamps and takes a second.
@@ -68,13 +69,17 @@ case $command in
         exec "$VENV/bin/catdogkit" demo "$@" ;;
     test)
         setup_python
-        setup_browser
         export CATDOGKIT_CACHE=${CATDOGKIT_CACHE:-$ROOT/.cache/catdogkit}
+        if [[ ${1:-} == --fast ]]; then
+            shift
+            exec "$VENV/bin/python" -m pytest -m "not slow and not browser and not realdata" "$@"
+        fi
+        setup_browser
         "$VENV/bin/python" -m pytest "$@"
         echo "dev.sh: the widget tests again, under ipywidgets 7.7 (Colab's version)"
         CATDOGKIT_EXPECT_IPYWIDGETS=7 PYTHONPATH=$WIDGETS7 \
             "$VENV/bin/python" -m pytest -m widgets7 -p no:cacheprovider tests ;;
     *)
-        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
         [[ $command == help ]] || exit 2 ;;
 esac
