@@ -3,24 +3,25 @@
 One idea per module: ``layers`` (lookup by name, photo shapes, cached sub-models),
 ``activations`` (feature maps, per-layer statistics), ``dense`` (head cost, unit
 activations, PCA), ``filters`` (kernels, patterns by gradient ascent), ``heatmaps``
-(Grad-CAM), ``outcomes`` (confusion matrix, misclassified photos) and ``plots`` (drawing).
+(Grad-CAM), ``outcomes`` (confusion matrix, misclassified photos), ``render`` (mosaics and
+PNG bytes, no matplotlib figure) and ``plots`` (matplotlib figures).
 Everything public is re-exported here: ``cdk.visualize.feature_maps(model, photo, "conv1")``.
 """
 from catdogkit.visualize.activations import (
     all_feature_maps, feature_maps, layer_outputs, layer_statistics)
 from catdogkit.visualize.dense import (
     class_means, class_separation, dense_activations, head_parameter_cost, pca_2d)
-from catdogkit.visualize.filters import (
-    deprocess, filter_patterns, first_layer_patches, kernel_weights)
+from catdogkit.visualize.filters import filter_patterns, first_layer_patches, kernel_weights
 from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import (
     activation_model, as_batch, check_layer, input_size, layer_names, layer_table, photo_digest)
 from catdogkit.visualize.outcomes import confusion_matrix, misclassified
+from catdogkit.visualize.render import colour_tiles, deprocess, image_png, scale_each, tile
 from catdogkit.visualize.plots import (
-    colour_tiles, figure_png, image_png, plot_all_feature_maps, plot_confusion_matrix, plot_dense_units,
+    figure_png, plot_all_feature_maps, plot_confusion_matrix, plot_dense_units,
     plot_feature_maps, plot_filter_patterns, plot_grad_cam, plot_images, plot_kernels,
     plot_layer_statistics, plot_misclassified, plot_pca, plot_side_by_side,
-    plot_training_curves, tile)
+    plot_training_curves)
 
 __all__ = [
     "activation_model", "all_feature_maps", "as_batch", "check_layer", "class_means",
@@ -31,5 +32,5 @@ __all__ = [
     "photo_digest", "plot_all_feature_maps", "plot_confusion_matrix", "plot_dense_units",
     "plot_feature_maps", "plot_filter_patterns", "plot_grad_cam", "plot_images",
     "plot_kernels", "plot_layer_statistics", "plot_misclassified", "plot_pca",
-    "plot_side_by_side", "plot_training_curves", "tile",
+    "plot_side_by_side", "plot_training_curves", "scale_each", "tile",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.visualize.render import scale_each
 from catdogkit.visualize.layers import activation_model, check_layer, input_size, layer_names
 
 _STEPS = weakref.WeakKeyDictionary()  # one compiled ascent step per activation sub-model
@@ -47,10 +48,7 @@ def first_layer_patches(model, layer=None):
             f"layer {layer!r} sees {kernels.shape[2]} input channels, not the photo's 3 "
             f"colours: only the first conv layer ({layer_names(model, 'conv')[0]!r}) "
             "can be shown as RGB patches; use kernel_weights() for the others")
-    patches = np.transpose(kernels, (3, 0, 1, 2))
-    low = patches.min(axis=(1, 2, 3), keepdims=True)
-    span = patches.max(axis=(1, 2, 3), keepdims=True) - low
-    return (patches - low) / np.where(span > 0, span, 1.0)
+    return scale_each(np.transpose(kernels, (3, 0, 1, 2)))
 
 
 def _ascent_step(sub):
@@ -151,18 +149,3 @@ def filter_patterns(model, layer, filters=None, *, steps=30, step_size=10.0, siz
         patterns.append(x.numpy())
         scores.append(score.numpy())
     return np.concatenate(patterns), np.concatenate(scores)
-
-
-def deprocess(patterns):
-    """Patterns from :func:`filter_patterns` as displayable float32 images in 0..1.
-
-    As the class code did: centre each image, scale its standard deviation to 0.1,
-    shift to 0.5 and clip. Works on one image ``(H, W, 3)`` or a batch.
-
-    Introduced in lesson 06 (visualizing convnet filters).
-    """
-    x = np.asarray(patterns, dtype=np.float32)
-    axes = tuple(range(x.ndim - 3, x.ndim))
-    x = x - x.mean(axis=axes, keepdims=True)
-    x = x / (x.std(axis=axes, keepdims=True) + 1e-5) * 0.1 + 0.5
-    return np.clip(x, 0.0, 1.0)

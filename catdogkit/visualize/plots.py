@@ -10,13 +10,11 @@ import io
 import math
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from catdogkit.errors import CatDogKitError
-from catdogkit.visualize.filters import deprocess
+from catdogkit.visualize.render import deprocess, tile
 
 CLASS_NAMES = ("cats", "dogs")
 CLASS_COLOURS = ("#e66101", "#5e3c99")
@@ -43,68 +41,6 @@ def _axes(ax, n=1, figsize=(6, 4)):
     if len(axes) != n:
         raise CatDogKitError(f"this plot draws on {n} axes; got {len(axes)}")
     return axes[0].figure, axes
-
-
-def tile(images, ncols=None, pad=1, normalize=False):
-    """Images ``(N, h, w)`` or ``(N, h, w, 3)`` as one mosaic array, ``ncols`` per row.
-
-    With ``normalize`` each image is scaled to 0..1 on its own (feature maps: each
-    channel has its own range). Gaps of ``pad`` pixels are NaN (drawn blank). Returns
-    float32 ``(rows*(h+pad)-pad, ncols*(w+pad)-pad[, 3])``.
-
-    Introduced in lesson 03 (feature maps).
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim not in (3, 4) or len(images) == 0:
-        raise CatDogKitError(f"tile needs images (N, h, w) or (N, h, w, 3), got shape {images.shape}")
-    if normalize:
-        axes = tuple(range(1, images.ndim))
-        low = images.min(axis=axes, keepdims=True)
-        span = images.max(axis=axes, keepdims=True) - low
-        images = (images - low) / np.where(span > 0, span, 1.0)
-    n, h, w = images.shape[:3]
-    ncols = ncols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / ncols)
-    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad) + images.shape[3:], np.nan,
-                  np.float32)
-    for i, image in enumerate(images):
-        r, c = divmod(i, ncols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = image
-    return out
-
-
-def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=240):
-    """Channels of feature maps ``(h, w, c)`` as one coloured mosaic: uint8 ``(H, W, 3)``.
-
-    The quick path for widgets (no figure, a few milliseconds): each channel is scaled on
-    its own and coloured with ``cmap``, gaps are white, and the mosaic is enlarged by a
-    whole factor (nearest pixel) until it is at least ``min_width`` pixels wide: small
-    enough to encode quickly, big enough that the browser's smoothing keeps pixels visible.
-
-    Introduced in lesson 03 (feature maps).
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim != 3:
-        raise CatDogKitError(f"feature maps must be (h, w, channels), got shape {maps.shape}")
-    channels = list(range(maps.shape[-1]) if channels is None else channels)
-    tiles = np.moveaxis(maps[..., channels], -1, 0)
-    mosaic = tile(tiles, ncols, max(1, maps.shape[0] // 16), normalize=True)
-    rgb = colormaps[cmap](np.nan_to_num(mosaic, nan=0.0), bytes=True)[..., :3]
-    rgb[np.isnan(mosaic)] = 255
-    factor = max(1, math.ceil(min_width / rgb.shape[1]))
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
-
-
-def image_png(rgb):
-    """PNG bytes of an RGB image ``(H, W, 3)``, uint8 or floats in 0..255.
-
-    Fast compression: widgets redraw often, and a PNG of a few hundred pixels is small anyway.
-
-    Introduced in lesson 03 (feature maps).
-    """
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def _draw_tiles(ax, images, titles=None, ncols=None, cmap="viridis", normalize=False):

@@ -2,7 +2,7 @@
 import ipywidgets as W
 
 from catdogkit.visualize.layers import check_layer, layer_names
-from catdogkit.visualize.plots import colour_tiles, image_png
+from catdogkit.visualize.render import colour_tiles, image_png
 from catdogkit.widgets._base import Explorer, OutputCache, image_widget
 from catdogkit.widgets.photos import PhotoPicker
 

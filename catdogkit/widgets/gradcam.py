@@ -4,7 +4,7 @@ import numpy as np
 
 from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import as_batch, layer_names, photo_digest
-from catdogkit.visualize.plots import image_png
+from catdogkit.visualize.render import image_png
 from catdogkit.widgets._base import Explorer, image_widget
 from catdogkit.widgets.photos import PhotoPicker
 

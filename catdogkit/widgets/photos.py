@@ -8,7 +8,7 @@ import numpy as np
 from catdogkit.data import list_photos, load_photo
 from catdogkit.errors import CatDogKitError
 from catdogkit.sample import make_sample
-from catdogkit.visualize.plots import image_png
+from catdogkit.visualize.render import image_png
 from catdogkit.widgets._base import Explorer, image_widget
 from catdogkit.widgets._compat import clear_upload, uploaded_files
 

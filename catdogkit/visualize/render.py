@@ -1,0 +1,95 @@
+"""Rendering arrays as pictures without matplotlib or TensorFlow: mosaics of tiles, coloured
+feature-map mosaics, displayable patterns and PNG bytes. What widgets redraw on every change,
+so it must stay fast and light; :mod:`catdogkit.visualize.plots` draws matplotlib figures.
+"""
+import io
+import math
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from catdogkit.errors import CatDogKitError
+
+
+def scale_each(images):
+    """Each image of ``images`` (``(N, ...)``) scaled to 0..1 on its own; flat images become 0."""
+    images = np.asarray(images, dtype=np.float32)
+    axes = tuple(range(1, images.ndim))
+    low = images.min(axis=axes, keepdims=True)
+    span = images.max(axis=axes, keepdims=True) - low
+    return (images - low) / np.where(span > 0, span, 1.0)
+
+
+def tile(images, ncols=None, pad=1, normalize=False):
+    """Images ``(N, h, w)`` or ``(N, h, w, 3)`` as one mosaic array, ``ncols`` per row.
+
+    With ``normalize`` each image is scaled to 0..1 on its own (feature maps: each
+    channel has its own range). Gaps of ``pad`` pixels are NaN (drawn blank). Returns
+    float32 ``(rows*(h+pad)-pad, ncols*(w+pad)-pad[, 3])``.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise CatDogKitError(f"tile needs images (N, h, w) or (N, h, w, 3), got shape {images.shape}")
+    if normalize:
+        images = scale_each(images)
+    n, h, w = images.shape[:3]
+    ncols = ncols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / ncols)
+    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad) + images.shape[3:], np.nan,
+                  np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = image
+    return out
+
+
+def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=240):
+    """Channels of feature maps ``(h, w, c)`` as one coloured mosaic: uint8 ``(H, W, 3)``.
+
+    The quick path for widgets (no figure, a few milliseconds): each channel is scaled on
+    its own and coloured with ``cmap``, gaps are white, and the mosaic is enlarged by a
+    whole factor (nearest pixel) until it is at least ``min_width`` pixels wide: small
+    enough to encode quickly, big enough that the browser's smoothing keeps pixels visible.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise CatDogKitError(f"feature maps must be (h, w, channels), got shape {maps.shape}")
+    channels = list(range(maps.shape[-1]) if channels is None else channels)
+    tiles = np.moveaxis(maps[..., channels], -1, 0)
+    mosaic = tile(tiles, ncols, max(1, maps.shape[0] // 16), normalize=True)
+    rgb = colormaps[cmap](np.nan_to_num(mosaic, nan=0.0), bytes=True)[..., :3]
+    rgb[np.isnan(mosaic)] = 255
+    factor = max(1, math.ceil(min_width / rgb.shape[1]))
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
+def image_png(rgb):
+    """PNG bytes of an RGB image ``(H, W, 3)``, uint8 or floats in 0..255.
+
+    Fast compression: widgets redraw often, and a PNG of a few hundred pixels is small anyway.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def deprocess(patterns):
+    """Patterns from :func:`filter_patterns` as displayable float32 images in 0..1.
+
+    As the class code did: centre each image, scale its standard deviation to 0.1,
+    shift to 0.5 and clip. Works on one image ``(H, W, 3)`` or a batch.
+
+    Introduced in lesson 06 (visualizing convnet filters).
+    """
+    x = np.asarray(patterns, dtype=np.float32)
+    axes = tuple(range(x.ndim - 3, x.ndim))
+    x = x - x.mean(axis=axes, keepdims=True)
+    x = x / (x.std(axis=axes, keepdims=True) + 1e-5) * 0.1 + 0.5
+    return np.clip(x, 0.0, 1.0)
