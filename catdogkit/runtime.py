@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-CACHE_ENV = "CATDOGKIT_CACHE"
+from catdogkit.constants import CACHE_ENV, TF_LOG_SWITCHES
 
 
 def silence_tensorflow_logs():
@@ -18,9 +18,8 @@ def silence_tensorflow_logs():
     scores a test cell that writes to stderr 0, and Voila shows stderr in red.
     A value the user set already is kept.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    for name, value in TF_LOG_SWITCHES.items():
+        os.environ.setdefault(name, value)
 
 
 def in_colab():

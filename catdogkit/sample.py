@@ -10,7 +10,6 @@ and a network has to learn shapes, as it must with real photos.
 import math
 import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,9 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from catdogkit.constants import CLASS_NAMES
+from catdogkit.files import abandoned_builds, build_folder_atomically
 from catdogkit.runtime import cache_dir
 
-CLASSES = ("cats", "dogs")
+CLASSES = CLASS_NAMES
 SPLITS = ("train", "validation", "test")
 DEFAULT_COUNTS = {"train": 500, "validation": 200, "test": 200}
 # Bump when the drawing changes, so cached samples drawn the old way are not reused.
@@ -315,7 +316,7 @@ def _write_all(folder, jobs):
 def _remove_abandoned(final):
     # A run killed while drawing leaves its temporary folder; a recent one may still be
     # another process at work, so only stale ones go.
-    for leftover in final.parent.glob(f".{final.name}-*"):
+    for leftover in abandoned_builds(final):
         if time.time() - leftover.stat().st_mtime > _ABANDONED_AFTER_S:
             shutil.rmtree(leftover, ignore_errors=True)
 
@@ -346,18 +347,12 @@ def make_sample(n_per_class=None, *, image_size=150, seed=0):
     if final.is_dir():
         return final
     _remove_abandoned(final)
-    work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
+
+    def fill(work):
         for split in SPLITS:
             for name in CLASSES:
                 if counts[split]:
                     (work / split / name).mkdir(parents=True)
         _write_all(work, _jobs(counts, seed, image_size))
-        try:
-            work.rename(final)
-        except OSError:
-            if not final.is_dir():  # another process finishing first is fine
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    build_folder_atomically(final, fill)
     return final

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from catdogkit.data.layouts import detect_layout
+from catdogkit.files import write_text_atomically
 from catdogkit.runtime import cache_dir
 
 # Far above any real photo (Kaggle's largest is about 0.5 MP) and far below what
@@ -182,10 +183,7 @@ def _load_cache(root):
 
 
 def _save_cache(root, entries):
-    target = _cache_file(root)
-    temporary = target.with_suffix(f".{os.getpid()}.part")
-    temporary.write_text(json.dumps({"version": _CACHE_VERSION, "files": entries}))
-    os.replace(temporary, target)
+    write_text_atomically(_cache_file(root), json.dumps({"version": _CACHE_VERSION, "files": entries}))
 
 
 def _inspect_all(root, paths):
