@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from catdogkit.errors import CatDogKitError
+from catdogkit_dev.tiny_models import split_relu_cnn
 from catdogkit.visualize import (
     all_feature_maps, as_batch, feature_maps, layer_names, layer_statistics, layer_table)
 
@@ -21,17 +22,11 @@ def manual_conv(photo, kernel, bias):
 
 @pytest.fixture(scope="module")
 def hand_set():
-    photo = keras.Input((10, 10, 3), name="photo")
-    conv = keras.layers.Conv2D(2, 3, name="conv", activation=None)
-    x = conv(photo)
-    y = keras.layers.MaxPooling2D(2, name="pool")(keras.layers.ReLU(name="relu")(x))
-    y = keras.layers.Flatten(name="flatten")(y)
-    y = keras.layers.Dense(4, activation="relu", name="dense")(y)
-    model = keras.Model(photo, keras.layers.Dense(1, activation="sigmoid", name="prediction")(y))
+    model = split_relu_cnn(input_size=10, filters=2)
     rng = np.random.default_rng(1)
     kernel = rng.normal(size=(3, 3, 3, 2)).astype("float32")
     bias = np.array([0.5, -1.0], "float32")
-    conv.set_weights([kernel, bias])
+    model.get_layer("conv").set_weights([kernel, bias])
     return model, kernel, bias
 
 

@@ -7,6 +7,7 @@ from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import (
     class_means, class_separation, dense_activations, head_parameter_cost, pca_2d, plot_dense_units,
     plot_pca)
+from catdogkit_dev.tiny_models import tiny_cnn
 
 
 def test_head_cost_of_the_class_network():
@@ -40,23 +41,19 @@ def test_class_means_and_separation():
     assert class_separation(apart, labels) > 4 > 0.5 > class_separation(mixed, labels)
     means = class_means(np.stack([labels, 1 - labels], 1).astype(float), labels)
     np.testing.assert_array_equal(means, [[0, 1], [1, 0]])
-    assert plot_dense_units(means, units=[1]).axes
+    (bars,) = plot_dense_units(means, units=[1]).axes
+    assert [bar.get_height() for bar in bars.patches] == [1, 0]  # unit 1: cats 1, dogs 0
+    assert [t.get_text() for t in bars.get_legend().get_texts()] == ["cats", "dogs"]
     with pytest.raises(CatDogKitError, match="labels"):
         class_means(np.zeros((3, 2)), [0, 1])
 
 
+@pytest.mark.slow
 def test_pca_separates_classes_after_brief_training(tiny_sample):
     from catdogkit.data import load_datasets
     data = load_datasets(tiny_sample, image_size=64, batch_size=16, seed=0)
-    keras.utils.set_random_seed(0)
-    photo = keras.Input((64, 64, 3), name="photo")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(photo)
-    for i, filters in enumerate((8, 16), start=1):
-        x = keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(16, activation="relu", name="dense")(x)
-    model = keras.Model(photo, keras.layers.Dense(1, activation="sigmoid", name="prediction")(x))
+    keras.utils.set_random_seed(0)  # the order in which the dataset shuffles
+    model = tiny_cnn(input_shape=(64, 64, 3))
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
     model.fit(data.train, epochs=12, verbose=0, shuffle=False)  # the dataset shuffles itself
     acts, labels = dense_activations(model, data.train, "dense")
@@ -64,6 +61,9 @@ def test_pca_separates_classes_after_brief_training(tiny_sample):
     assert points.shape == (len(labels), 2) and set(labels) == {0, 1}
     separation = class_separation(points, labels)  # 2.7 when written
     assert separation > 1.0
-    assert plot_pca(points, labels, explained=explained).axes
+    (scatter,) = plot_pca(points, labels, explained=explained).axes
+    drawn = np.concatenate([c.get_offsets() for c in scatter.collections])
+    np.testing.assert_allclose(drawn, np.concatenate([points[labels == 0], points[labels == 1]]))
+    assert scatter.get_xlabel().startswith("PC 1 (")
     with pytest.raises(CatDogKitError, match="one value per unit"):
         dense_activations(model, data.train, "conv1")

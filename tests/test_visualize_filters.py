@@ -1,5 +1,4 @@
 """Kernel weights and filter patterns by batched gradient ascent (catdogkit.visualize.filters)."""
-import keras
 import numpy as np
 import pytest
 
@@ -8,18 +7,12 @@ from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import (
     deprocess, filter_patterns, first_layer_patches, kernel_weights, plot_filter_patterns,
     plot_kernels)
+from catdogkit_dev.tiny_models import augmented_conv, conv_stack
 
 
 @pytest.fixture(scope="module")
 def small_cnn():
-    keras.utils.set_random_seed(3)
-    photo = keras.Input((24, 24, 3), name="photo")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(photo)
-    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    return keras.Model(photo, keras.layers.Dense(1, activation="sigmoid", name="prediction")(x))
+    return conv_stack(input_size=24, filters=(8, 6), dense_units=None, pool_last=False, seed=3)
 
 
 def test_kernels_and_rgb_patches(small_cnn):
@@ -89,9 +82,7 @@ def test_patterns_on_a_smaller_canvas(small_cnn):
     patterns, after = filter_patterns(small_cnn, "conv2", [0, 1], steps=10, size=16)
     _start, before = filter_patterns(small_cnn, "conv2", [0, 1], steps=0, size=16)
     assert patterns.shape == (2, 16, 16, 3) and np.all(after >= before)
-    augment = keras.Sequential([keras.Input((24, 24, 3)), keras.layers.RandomFlip()], name="aug")
-    photo = keras.Input((24, 24, 3))
-    nested = keras.Model(photo, keras.layers.Conv2D(2, 3, name="conv")(augment(photo)))
+    nested = augmented_conv(input_size=24, filters=2)
     assert filter_patterns(nested, "conv", steps=1)[0].shape == (2, 24, 24, 3)
     with pytest.raises(CatDogKitError, match="leave size unset"):
         filter_patterns(nested, "conv", steps=1, size=16)

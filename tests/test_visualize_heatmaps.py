@@ -1,28 +1,16 @@
 """Grad-CAM on a constructed model whose last conv layer sees one corner only."""
-import keras
 import numpy as np
 import pytest
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import default_cam_layer, grad_cam, overlay, plot_grad_cam
+from catdogkit_dev.tiny_models import corner_cnn
 
 
 @pytest.fixture(scope="module")
 def corner_model():
-    """A net that crops the photo's top-left quarter, pads it back with zeros, and
-    decides from a conv layer over that: only the top-left corner can matter."""
-    photo = keras.Input((16, 16, 3), name="photo")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(photo)
-    x = keras.layers.Cropping2D(((0, 8), (0, 8)), name="crop")(x)
-    x = keras.layers.ZeroPadding2D(((0, 8), (0, 8)), name="pad")(x)
-    conv = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_last")
-    x = conv(x)
-    x = keras.layers.GlobalAveragePooling2D(name="features")(x)
-    head = keras.layers.Dense(1, activation="sigmoid", name="prediction")
-    model = keras.Model(photo, head(x))
-    conv.set_weights([np.full((3, 3, 3, 4), 0.1, "float32"), np.zeros(4, "float32")])
-    head.set_weights([np.full((4, 1), 10.0, "float32"), np.zeros(1, "float32")])
-    return model
+    """Only the photo's top-left quarter can matter to this network."""
+    return corner_cnn(size=16)
 
 
 def test_grad_cam_highlights_the_corner_the_model_looks_at(corner_model):
@@ -49,7 +37,9 @@ def test_overlay_and_bad_input(corner_model):
     heat = grad_cam(corner_model, photo)
     picture = overlay(photo, heat[::2, ::2], alpha=0.5)
     assert picture.shape == (16, 16, 3) and 0 <= picture.min() and picture.max() <= 1
-    assert plot_grad_cam(picture, title="dog").axes
+    (drawn,) = plot_grad_cam(picture, title="dog").axes
+    assert drawn.get_title() == "dog"
+    np.testing.assert_allclose(drawn.images[0].get_array(), picture)
     with pytest.raises(CatDogKitError, match="class_index"):
         grad_cam(corner_model, photo, class_index=2)
     with pytest.raises(CatDogKitError, match="feature maps"):

@@ -25,12 +25,19 @@ def test_plots_return_their_figure_and_use_given_axes():
     own = Figure()
     ax = own.subplots()
     assert plot_feature_maps(maps, ax=ax) is own
-    assert len(plot_side_by_side(maps, maps * 2).axes) == 2
-    assert len(plot_all_feature_maps({"a": maps, "b": maps[:3, :3]}).axes) == 2
+    pair = plot_side_by_side(maps, maps * 2)
+    assert [axis.get_title() for axis in pair.axes] == ["cats", "dogs"]
+    # each channel is scaled on its own: twice the maps draw the same picture
+    np.testing.assert_allclose(pair.axes[0].images[0].get_array(),
+                               pair.axes[1].images[0].get_array())
+    layers = plot_all_feature_maps({"a": maps, "b": maps[:3, :3]})
+    assert [axis.get_title(loc="left") for axis in layers.axes] == ["a  6x6x5", "b  3x3x5"]
     history = {"loss": [0.7, 0.5], "val_loss": [0.72, 0.6], "accuracy": [0.5, 0.7]}
     assert len(plot_training_curves(history).axes[0].lines) == 2
     stats = [{"name": "conv1", "shape": (4, 4, 2), "zero_fraction": 0.5, "mean": 1.0}]
-    assert len(plot_layer_statistics(stats).axes) == 2
+    top, bottom = plot_layer_statistics(stats).axes
+    assert [bar.get_height() for bar in top.patches] == [0.5]
+    assert list(bottom.lines[0].get_ydata()) == [1.0]
     with pytest.raises(CatDogKitError, match="2 axes"):
         plot_side_by_side(maps, maps, ax=ax)
     with pytest.raises(CatDogKitError, match="feature maps"):
@@ -43,9 +50,16 @@ def test_confusion_matrix_and_misclassified_gallery():
     np.testing.assert_array_equal(confusion_matrix(labels, scores), [[1, 1], [2, 1]])
     wrong = misclassified(labels, scores)
     np.testing.assert_array_equal(wrong, [4, 1, 3])  # most confidently wrong first
-    assert plot_confusion_matrix(confusion_matrix(labels, scores)).axes
+    (matrix_axis,) = plot_confusion_matrix(confusion_matrix(labels, scores)).axes
+    np.testing.assert_array_equal(matrix_axis.images[0].get_array(), [[1, 1], [2, 1]])
+    assert [t.get_text() for t in matrix_axis.texts] == ["1", "1", "2", "1"]
     photos = np.zeros((5, 8, 8, 3))
     fig = plot_misclassified(photos, labels, scores, wrong)
     assert "dogs P(dog)=0.05" in [t.get_text() for t in fig.axes[0].texts]
-    assert plot_misclassified(photos, labels, scores, []).axes
-    assert plot_images(np.ones((2, 8, 8, 3)) * 255, ["a", "b"]).axes
+    (empty,) = plot_misclassified(photos, labels, scores, []).axes
+    assert [t.get_text() for t in empty.texts] == ["no misclassified photos"] and not empty.images
+    black_and_white = np.stack([np.zeros((8, 8, 3)), np.full((8, 8, 3), 255.0)])
+    (gallery,) = plot_images(black_and_white, ["a", "b"]).axes
+    mosaic = np.asarray(gallery.images[0].get_array())
+    assert mosaic.shape[0] == 8 and (mosaic[:, :8] == 0).all() and (mosaic[:, -8:] == 1).all()
+    assert [t.get_text() for t in gallery.texts] == ["a", "b"]

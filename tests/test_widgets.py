@@ -17,6 +17,7 @@ from catdogkit.errors import CatDogKitError
 from catdogkit.widgets import (
     IPYWIDGETS_MAJOR, DataBrowser, DenseExplorer, FeatureMapExplorer, FilterExplorer,
     GradCamExplorer, LayerExplorer, PhotoPicker, TrainingMonitor, uploaded_files)
+from catdogkit_dev.tiny_models import conv_stack
 
 pytestmark = [
     pytest.mark.widgets7,
@@ -58,16 +59,7 @@ def decoded(image_widget):
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(5)
-    photo = keras.Input((32, 32, 3), name="photo")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(photo)
-    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(20, 3, activation="relu", name="conv2")(x)
-    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(12, activation="relu", name="dense")(x)
-    return keras.Model(photo, keras.layers.Dense(1, activation="sigmoid", name="prediction")(x))
+    return conv_stack(input_size=32, filters=(8, 20), dense_units=12, seed=5)
 
 
 @pytest.fixture
