@@ -31,11 +31,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
 
-import browser_support as bs  # noqa: E402
 from catdogkit import serve as serve_module  # noqa: E402
+from catdogkit_dev import browser as bs  # noqa: E402
+from catdogkit_dev.voila import VoilaServer  # noqa: E402
 
 TARGET_S = 8.0
 
@@ -130,7 +130,7 @@ def main(argv=None):
     log = REPO / "test-artifacts" / "voila-benchmark.log"
     cache = page_cache()
     pool_fill_s = pool_rss_mb = None
-    with serve_module.VoilaServer(REPO / "lessons", log_path=log, preheat=args.preheat,
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=args.preheat,
                                   env={"CATDOGKIT_CACHE": str(cache)}) as server, \
             sync_playwright() as playwright:
         browser = bs.launch(playwright)

@@ -10,7 +10,8 @@ DATA_ENV = "CATDOGKIT_DATA"
 #: Environment variable naming the kit's cache folder.
 CACHE_ENV = "CATDOGKIT_CACHE"
 #: Largest photo a student may upload, and so the largest websocket message a Voila page
-#: accepts (8 MiB; above ~10 MB uploads hit the websocket limit everywhere).
+#: accepts. A phone photo is 2-5 MB; every front end hits the websocket limit at 10 MB, so
+#: 8 MiB stays below it (Colab may still drop uploads from about 1 MB: ipywidgets #3452).
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 #: Parameters of the class-manual network at 150x150 (Keras book, first edition, 5.2).
 CLASS_NETWORK_PARAMS = 3_453_121

@@ -42,3 +42,12 @@ def cache_dir(*parts):
     path = Path(root, *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def environment():
+    """Where this kernel runs: ``"colab"``, ``"jupyterhub"`` or ``"local"``."""
+    if in_colab():
+        return "colab"
+    if on_jupyterhub():
+        return "jupyterhub"
+    return "local"

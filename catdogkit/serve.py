@@ -20,7 +20,6 @@ machine with the memory for it, each lesson is also run ahead in a pre-heated ke
 
 Introduced in lesson 00 (the lessons as web pages).
 """
-import contextlib
 import errno
 import importlib.util
 import json
@@ -29,27 +28,23 @@ import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
+import threading
 from pathlib import Path
 
+from catdogkit import course, runtime
+from catdogkit.constants import DATA_ENV, TF_LOG_SWITCHES
 from catdogkit.errors import CatDogKitError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 #: Environment variable that names another lessons folder (tests, custom course folders).
 LESSONS_ENV = "CATDOGKIT_LESSONS"
-#: Environment variable that names the photos (see :func:`catdogkit.data.find_data`).
-DATA_ENV = "CATDOGKIT_DATA"
 CONFIG_NAME = "voila.json"
 #: Jupyter data folder holding the ``catdogkit`` Voila template (the lab template
 #: plus an index page that lists the lessons by title).
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_templates"
 TEMPLATE_NAME = "catdogkit"
 INDEX_HEADING = "catdogkit: how a convolutional network tells cats from dogs"
-#: Largest websocket message a page may send, which bounds an uploaded photo (8 MiB).
-UPLOAD_LIMIT_BYTES = 8 * 1024 * 1024
 #: A lesson notebook: two digits, an underscore, a name.
 LESSON_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 #: Pre-heated kernels (Voila's kernel pools, which have already run the lesson) per lesson
@@ -60,29 +55,6 @@ DEFAULT_PREHEAT = 1
 PREHEAT_MIN_MEMORY_GB = 16
 #: Names whose presence marks a folder as a repository root, never to be served.
 _ROOT_MARKERS = ("solutions", "exercises", "pyproject.toml", ".git", "catdogkit")
-
-#: The settings written to ``lessons/voila.json`` (a test keeps the file and this in step).
-DEFAULT_CONFIG = {
-    "VoilaConfiguration": {
-        "strip_sources": True,
-        "show_tracebacks": False,
-        "allow_template_override": "NO",
-        "file_allowlist": [r".*\.(png|jpg|jpeg|gif|svg)"],
-        "file_denylist": [r".*\.(ipynb|py|json|keras|h5|db)", r"(^|.*/)\..*"],
-    },
-    "Voila": {
-        "ip": DEFAULT_HOST,
-        "port_retries": 0,
-        "tornado_settings": {"websocket_max_message_size": UPLOAD_LIMIT_BYTES},
-    },
-    "MappingKernelManager": {
-        "cull_idle_timeout": 300,
-        "cull_interval": 30,
-        "cull_connected": False,
-        "cull_busy": False,
-    },
-}
-
 
 def memory_gb():
     """This machine's memory in GB (0 where the system does not say)."""
@@ -246,9 +218,8 @@ def build_env(data=None, base=None):
         if not folder.exists():
             raise CatDogKitError(f"--data {data}: no such folder ({folder}).")
         env[DATA_ENV] = str(folder)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    env.setdefault("KERAS_BACKEND", "tensorflow")
+    for name, value in TF_LOG_SWITCHES.items():
+        env.setdefault(name, value)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if TEMPLATE_ROOT.is_dir():  # where Voila finds the catdogkit template
         env["JUPYTER_PATH"] = os.pathsep.join(
@@ -266,39 +237,33 @@ def page_url(host, port, notebook=None):
 # The index page (Voila's tree page, with the catdogkit template)
 
 
-def _heading(text):
-    """The first Markdown heading in ``text``, without markup, or None."""
-    for line in text.splitlines():
-        match = re.match(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", line)
-        if match:
-            title = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "",
-                           match.group(1))
-            return re.sub(r"<[^>]+>", "", title).strip() or None
-    return None
-
-
 def notebook_title(path):
-    """A notebook's title: the first Markdown heading of its first cells.
+    """The title the index shows for a notebook: the course's title for a lesson
+    (:func:`catdogkit.course.lesson_title`), else the notebook's first Markdown heading
+    without its "Lesson NN ·" prefix, else the file name."""
+    import nbformat  # comes with Voila; `catdogkit --help` must not need it
 
-    Falls back to the title in :data:`catdogkit.lesson.LESSONS`, then to the file name.
-    """
     path = Path(path)
+    if path.stem in dict(course.LESSONS):
+        return course.lesson_title(path.stem)
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        notebook = {"cells": []}
-    for cell in notebook.get("cells", [])[:6]:
-        if cell.get("cell_type") == "markdown":
-            source = cell.get("source", "")
-            title = _heading(source if isinstance(source, str) else "".join(source))
-            if title:
-                return title
-    try:
-        from catdogkit.lesson import LESSONS
-        known = dict(LESSONS)
-    except Exception:  # the index must render even if the lesson module is broken
-        known = {}
-    return known.get(path.stem) or path.stem[3:].replace("_", " ").capitalize()
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError, nbformat.reader.NotJSONError):
+        notebook = nbformat.v4.new_notebook()
+    for cell in notebook.cells[:6]:
+        heading = _first_heading(cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            return heading
+    return path.stem[3:].replace("_", " ").capitalize()
+
+
+def _first_heading(markdown):
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("#"):
+            title = line.strip().strip("#").strip()
+            title = re.sub(r"^Lesson \d+\s*·\s*", "", title)
+            return re.sub(r"[*_`]", "", title) or None
+    return None
 
 
 def lesson_titles(lessons_dir=None):
@@ -342,9 +307,10 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
     command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
                                         lessons=lessons, host=host, preheat=preheat)
     if train_first:
-        from catdogkit import lesson
+        from catdogkit import training  # TensorFlow takes seconds to import: only when training
+
         announce("Training the lesson models once (cached: later starts skip this)...")
-        lesson.prepare(env.get(DATA_ENV), progress="lines")
+        training.prepare_lessons(env.get(DATA_ENV))
     announce(f"Serving the lessons in {lessons_dir}")
     if data is not None:
         announce(f"Photos: {env[DATA_ENV]}")
@@ -357,157 +323,51 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
         announce(f"Each page runs its lesson when it is opened (6-23 s): with "
                  f"{memory_gb():.0f} GB of memory, lessons are not run ahead by default "
                  f"(--preheat 1 keeps each one ready; it needs 5-7 GB).")
+    log_path = runtime.cache_dir("logs") / f"serve-{int(port)}.log"
+    announce(f"Voila's own log (its warnings and every page's errors): {log_path}")
     announce("Press Ctrl-C to stop.")
     import signal
-    process = subprocess.Popen(command, cwd=lessons_dir, env=env)
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, cwd=lessons_dir, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, errors="replace")
+        relay = threading.Thread(target=_relay_log, args=(process.stdout, log, announce), daemon=True)
+        relay.start()
 
-    def forward(signum, _frame):  # `kill`, a service manager: Voila must stop too
-        process.send_signal(signum)
+        def forward(signum, _frame):  # `kill`, a service manager: Voila must stop too
+            process.send_signal(signum)
 
-    previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        # Voila received the same Ctrl-C and shuts its kernels down; give it time.
+        previous = signal.signal(signal.SIGTERM, forward)
         try:
-            return process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            return process.wait()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class VoilaServer:
-    """A Voila server in the background, for tests and benchmarks.
-
-    ``with VoilaServer(lessons_dir, log_path=...) as server:`` starts it on a free
-    port of 127.0.0.1, waits until it answers, and stops it (and its kernels) on exit.
-    """
-
-    def __init__(self, lessons_dir=None, *, port=None, data=None, preheat=0, extra_args=(),
-                 log_path=None, env=None, startup_timeout=60):
-        self.host = DEFAULT_HOST
-        self.port = port or free_port(self.host)
-        self.lessons_dir = find_lessons_dir(lessons_dir)
-        self.extra_args = list(extra_args)
-        self.preheat = preheat
-        self.data = data
-        self.log_path = Path(log_path) if log_path else None
-        self.env_overrides = dict(env or {})
-        self.startup_timeout = startup_timeout
-        self.process = None
-        self._log = None
-
-    @property
-    def url(self):
-        return page_url(self.host, self.port)
-
-    def page(self, notebook):
-        return page_url(self.host, self.port, notebook)
-
-    def start(self):
-        command, env, lessons_dir = prepare(self.port, self.data, open_browser=False,
-                                            lessons=self.lessons_dir, host=self.host,
-                                            preheat=self.preheat, extra_args=self.extra_args)
-        env.update(self.env_overrides)
-        if self.log_path:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_path, "w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            command, cwd=lessons_dir, env=env, stdin=subprocess.DEVNULL,
-            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            if self.process.poll() is not None:
-                self.stop()
-                raise CatDogKitError(f"Voila exited with code {self.process.returncode} "
-                                     f"before answering (log: {self.log_path}).")
+            code = process.wait()
+        except KeyboardInterrupt:
+            # Voila received the same Ctrl-C and shuts its kernels down; give it time.
             try:
-                with urllib.request.urlopen(self.url, timeout=2) as answer:
-                    if answer.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise CatDogKitError(f"Voila did not answer at {self.url} within "
-                                     f"{self.startup_timeout} s (log: {self.log_path}).")
-            time.sleep(0.2)
-
-    def kernel_processes(self):
-        """The kernel processes this server started (psutil objects)."""
-        import psutil
-        if self.process is None or self.process.poll() is not None:
-            return []
-        try:
-            children = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-        kernels = []
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                if "ipykernel_launcher" in " ".join(child.cmdline()):
-                    kernels.append(child)
-        return kernels
-
-    def pool_size(self):
-        """How many pre-heated kernels the server keeps: ``preheat`` per notebook."""
-        notebooks = [p for p in self.lessons_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)]
-        return self.preheat * len(notebooks)
-
-    def wait_for_pools(self, timeout=600):
-        """Wait until no page is open and every pre-heated kernel has run its notebook
-        (all kernels together under 0.1 CPU-second in 2 s); returns the seconds waited.
-
-        Without pre-heating, waits until every kernel is gone. Tests and benchmarks time
-        pages from this state: the one a visitor finds on a server that has warmed up.
-        """
-        import psutil
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            kernels = self.kernel_processes()
-            if len(kernels) == self.pool_size():
-                try:
-                    before = sum(sum(p.cpu_times()[:2]) for p in kernels)
-                    time.sleep(2)
-                    if sum(sum(p.cpu_times()[:2]) for p in kernels) - before < 0.1:
-                        return time.monotonic() - started
-                except psutil.Error:  # a kernel ended while we looked: look again
-                    pass
-            time.sleep(0.5)
-        raise CatDogKitError(f"The Voila server at {self.url} still had busy or missing kernels "
-                             f"after {timeout} s (log: {self.log_path}).")
-
-    def log_text(self):
-        if self._log:
-            self._log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path else ""
-
-    def stop(self):
-        if self.process is None:
-            return
-        import signal
-        leftovers = []
-        with contextlib.suppress(Exception):
-            leftovers = self.kernel_processes()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # Voila shuts its kernels down
-            try:
-                self.process.wait(timeout=20)
+                code = process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for kernel in leftovers:  # only processes this server started, by id
-            with contextlib.suppress(Exception):
-                if kernel.is_running():
-                    kernel.kill()
-        if self._log:
-            self._log.close()
-            self._log = None
+                process.terminate()
+                code = process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        relay.join(timeout=5)
+    if code not in (0, -signal.SIGINT, -signal.SIGTERM):
+        announce(f"Voila stopped with exit code {code}; its log is {log_path}")
+    return code
 
-    def __enter__(self):
-        return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+#: Log lines worth a user's terminal: errors. Voila's and Jupyter's warnings ("Notebook … is
+#: not trusted", "Kernel is running over TCP without encryption") stay in the log file only.
+_SHOWN = re.compile(r"\b(ERROR|CRITICAL)\b|Traceback|^\S*Error:")
+
+
+def _relay_log(stream, log, announce):
+    """Copy Voila's output into ``log``; show its errors (and what follows them) to the user."""
+    showing = False
+    for line in stream:
+        log.write(line)
+        log.flush()
+        if _SHOWN.search(line):
+            showing = True
+        elif not line[:1].isspace():
+            showing = False
+        if showing:
+            announce(line.rstrip())

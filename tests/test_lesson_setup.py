@@ -1,5 +1,4 @@
-"""catdogkit.lesson: the set-up cell every lesson runs, its links and its install line."""
-import re
+"""catdogkit.lesson: the set-up cell every lesson runs and the tables lessons show."""
 import sys
 import types
 from pathlib import Path
@@ -30,57 +29,6 @@ def fake_colab(monkeypatch, plain_machine):
     monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     return mounts
-
-
-# ---------------------------------------------------------------- links and install line
-
-
-def test_repository_is_written_in_one_place_and_everything_uses_it(monkeypatch):
-    monkeypatch.setattr(lesson, "REPOSITORY", "someone/fork")
-    monkeypatch.setattr(lesson, "BRANCH", "dev")
-    assert lesson.repository_url() == "https://github.com/someone/fork"
-    assert "git+https://github.com/someone/fork@dev" in lesson.install_command()
-    assert lesson.colab_url("03_feature_maps") == (
-        "https://colab.research.google.com/github/someone/fork/blob/dev/lessons/03_feature_maps.ipynb")
-    # no other module of the kit writes the repository address itself
-    for path in (REPO / "catdogkit").rglob("*.py"):
-        if path.name != "lesson.py":
-            text = path.read_text(encoding="utf-8")
-            assert "colab.research.google.com/github" not in text, path
-            assert f"github.com/{lesson.REPOSITORY}" not in text, path
-
-
-def test_colab_install_line_leaves_tensorflow_and_ipywidgets_alone():
-    command = lesson.install_command()
-    assert command.startswith("%pip install -q ")
-    assert f'"catdogkit @ git+{lesson.repository_url()}@{lesson.BRANCH}"' in command
-    assert not re.search(r"tensorflow|ipywidgets|\[|--upgrade|-U\b|--force", command)
-
-
-def test_colab_links_follow_colabs_address_pattern():
-    url = lesson.colab_url("lessons/01_utility_functions.ipynb")
-    assert url == lesson.colab_url("01_utility_functions")
-    assert re.fullmatch(r"https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/"
-                        r"lessons/01_utility_functions\.ipynb", url)
-    assert lesson.colab_url("exercises/02_building_a_cnn/x.ipynb").endswith(
-        "/exercises/02_building_a_cnn/x.ipynb")
-    badge = lesson.colab_badge("01_utility_functions")
-    assert badge == f"[![Open In Colab]({lesson.COLAB_BADGE_IMAGE})]({url})"
-
-
-def test_navigation_links_previous_and_next_lessons():
-    names = lesson.lesson_names()
-    assert names == sorted(names) and names[0].startswith("00_") and names[-1].startswith("07_")
-    first, middle, last = (lesson.navigation(n) for n in (names[0], names[3], names[-1]))
-    assert "Previous" not in first and f"({names[1]}.ipynb)" in first
-    assert f"({names[2]}.ipynb)" in middle and f"({names[4]}.ipynb)" in middle
-    assert "Next" not in last and f"({names[-2]}.ipynb)" in last
-    assert lesson.exercise_folder("03_feature_maps.ipynb") == "exercises/03_feature_maps"
-
-
-def test_an_unknown_lesson_name_lists_the_lessons():
-    with pytest.raises(CatDogKitError, match="01_utility_functions"):
-        lesson.lesson_title("99_nothing")
 
 
 # ---------------------------------------------------------------- setup()
@@ -165,6 +113,19 @@ def test_lesson_photos_offer_both_classes_for_a_picker(plain_machine, tiny_sampl
     assert "cats" in Path(photos["cat 1"]).parts and "dogs" in Path(photos["dog 2"]).parts
     photo = started.photo("dogs", 1, image_size=64)
     assert photo.shape == (64, 64, 3) and photo.dtype.name == "float32" and photo.max() <= 255
+    assert started.class_names == ["cats", "dogs"]
+    assert (started.photo(1, 1, image_size=64) == photo).all()  # a label picks the class too
+
+
+def test_a_lesson_works_with_class_folders_of_any_name(plain_machine, tmp_path, tiny_sample):
+    import shutil
+    for split in ("train", "validation"):
+        for old, new in (("cats", "gatos"), ("dogs", "perros")):
+            shutil.copytree(Path(tiny_sample) / split / old, tmp_path / split / new)
+    started = lesson.setup(data=tmp_path, show=False)
+    assert started.class_names == ["gatos", "perros"]
+    assert list(started.photos(per_class=1)) == ["gato 1", "perro 1"]
+    assert started.photo(0, image_size=32).shape == (32, 32, 3)
 
 
 def test_table_renders_rows_as_html_with_escaping():
@@ -173,62 +134,3 @@ def test_table_renders_rows_as_html_with_escaping():
     assert "a &lt; b" in shown.data and "<pre" in shown.data and "1,234,567" in shown.data
     assert "<tbody></tbody>" in lesson.table([], ["a", "b"]).data
     assert "<td" in lesson.table([("cat", 3)], ["class", "count"]).data
-
-
-def test_photos_and_labels_collects_a_dataset_up_to_a_limit(tiny_sample):
-    from catdogkit.data import load_datasets
-
-    datasets = load_datasets(tiny_sample, image_size=64, batch_size=16)
-    photos, labels = lesson.photos_and_labels(datasets.validation)
-    assert photos.shape == (40, 64, 64, 3) and labels.shape == (40,)
-    assert sorted(set(labels.tolist())) == [0, 1]
-    few, few_labels = lesson.photos_and_labels(datasets.validation, limit=20)
-    assert few.shape[0] == 20 == few_labels.shape[0]
-
-
-def test_broken_photos_demo_holds_the_usual_broken_files():
-    from catdogkit.data import check_photos
-
-    folder = lesson.broken_photos_demo()
-    assert folder == lesson.broken_photos_demo()  # made once, reused
-    report = check_photos(folder)
-    unusable = {Path(path).name for path, _reason in report.unusable}
-    assert unusable == {"empty.jpg", "notes.jpg", "truncated.jpg"}
-    assert report.hidden == 1 and report.exit_code == 1
-    assert len(report.converted) >= 1  # the PNG named .jpg (and the grey photo) are read, converted
-
-
-def test_transfer_learning_button_trains_nothing_until_clicked_and_explains_failures(monkeypatch, tiny_sample):
-    from catdogkit import models
-
-    built = []
-
-    def offline(*args, **kwargs):
-        built.append(args)
-        raise CatDogKitError("could not fetch the 'imagenet' weights for mobilenet_v2")
-
-    monkeypatch.setattr(models, "transfer_cnn", offline)
-    box = lesson.transfer_learning(tiny_sample)
-    button, status = box.children[0], box.children[1]
-    assert built == [] and "Nothing is trained until you click" in status.value
-    button.click()
-    assert len(built) == 1
-    assert "could not fetch" in status.value and not button.disabled
-
-
-def test_prepare_trains_the_lesson_models_and_lesson02s_run(plain_machine, monkeypatch, tiny_sample):
-    import types as _types
-
-    from catdogkit import data, training
-
-    asked, trained = [], []
-    monkeypatch.setattr(training, "lesson_model",
-                        lambda name, root, progress="auto": asked.append((name, Path(root)))
-                        or _types.SimpleNamespace(name=f"{name}_cnn"))
-    monkeypatch.setattr(training, "train",
-                        lambda model, datasets, *, epochs, out, progress: trained.append((model.name, epochs, out)))
-    monkeypatch.setattr(data, "load_datasets", lambda root: root)
-    done = lesson.prepare(tiny_sample)
-    assert asked == [("original", Path(tiny_sample)), ("improved", Path(tiny_sample))]
-    assert trained == [("original_cnn", lesson.LESSON02_EPOCHS, training.runs_dir(lesson.LESSON02_RUN))]
-    assert set(done) == {"original", "improved", "lesson 02"}

@@ -13,6 +13,7 @@ import pytest
 
 from catdogkit import serve as serve_module
 from catdogkit.cli import main
+from catdogkit.constants import MAX_UPLOAD_BYTES
 from catdogkit.errors import CatDogKitError
 
 
@@ -51,10 +52,21 @@ def listening_port():
 @pytest.fixture
 def prepared(monkeypatch):
     """Record which data `catdogkit serve` would train the lesson models on, instead of training."""
-    import catdogkit.lesson
+    from catdogkit import training
     calls = []
-    monkeypatch.setattr(catdogkit.lesson, "prepare", lambda data=None, **_: calls.append(data))
+    monkeypatch.setattr(training, "prepare_lessons", lambda data=None, **_: calls.append(data))
     return calls
+
+
+#: What Voila prints on a normal start with lessons that are not trusted, then one error.
+FAKE_VOILA_OUTPUT = [
+    "[Voila] WARNING | Notebook 03_feature_maps.ipynb is not trusted\n",
+    "[Voila] WARNING | Kernel is running over TCP without encryption\n",
+    "[Voila] Voila is running at: http://127.0.0.1:8866/\n",
+    "[Voila] ERROR | Uncaught exception GET /voila/render/07.ipynb\n",
+    "    Traceback (most recent call last):\n",
+    "[Voila] WARNING | 404 GET /favicon.ico\n",
+]
 
 
 @pytest.fixture
@@ -65,6 +77,7 @@ def fake_popen(monkeypatch, prepared):
     class FakeProcess:
         def __init__(self, command, cwd=None, env=None, **kwargs):
             calls.append({"command": command, "cwd": cwd, "env": env})
+            self.stdout = iter(FAKE_VOILA_OUTPUT)
 
         def wait(self, timeout=None):
             return 0
@@ -235,7 +248,7 @@ def test_without_data_the_kernels_get_no_data_variable(lessons, monkeypatch, fak
 
 def test_voila_json_is_the_documented_configuration(repo):
     config = json.loads((repo / "lessons" / "voila.json").read_text())
-    assert config == serve_module.DEFAULT_CONFIG
+    assert config == serve_module.read_config(repo / "lessons")
     assert config["VoilaConfiguration"]["strip_sources"] is True
     assert config["VoilaConfiguration"]["show_tracebacks"] is False
     assert config["VoilaConfiguration"]["allow_template_override"] == "NO"
@@ -243,6 +256,7 @@ def test_voila_json_is_the_documented_configuration(repo):
     assert config["MappingKernelManager"]["cull_interval"] > 0
     limit = config["Voila"]["tornado_settings"]["websocket_max_message_size"]
     assert 1 << 20 <= limit <= 10 << 20  # room for a photo, below Tornado's 10 MiB default
+    assert limit == MAX_UPLOAD_BYTES  # the photo picker refuses what the page could not send
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -264,9 +278,9 @@ def test_voila_reads_the_settings_from_the_command(repo, monkeypatch):
     assert app.voila_configuration.default_pool_size == 2
     from catdogkit.voila_kernels import HandoverKernelManager
     assert app.voila_configuration.multi_kernel_manager_class is HandoverKernelManager
-    assert app.tornado_settings["websocket_max_message_size"] == serve_module.UPLOAD_LIMIT_BYTES
+    assert app.tornado_settings["websocket_max_message_size"] == MAX_UPLOAD_BYTES
     kernels = app.config.MappingKernelManager
-    assert int(kernels.cull_idle_timeout) == serve_module.DEFAULT_CONFIG[
+    assert int(kernels.cull_idle_timeout) == serve_module.read_config(repo / "lessons")[
         "MappingKernelManager"]["cull_idle_timeout"]
     assert int(kernels.cull_interval) == 7  # the command line wins over the file
     assert not any(p.search("00_x.ipynb") for p in map(__import__("re").compile,
@@ -314,10 +328,31 @@ def test_the_index_template_gets_the_titles(lessons, recwarn):
     assert "_xsrf" in (template / "index.html.j2").read_text()  # closing a page frees its kernel
 
 
-def test_every_real_lesson_has_a_title(repo):
+def test_every_real_lesson_has_its_course_title_once(repo):
+    from catdogkit import course
     titles = serve_module.lesson_titles(repo / "lessons")
-    for name, title in titles:
-        assert title and title != name, name
+    assert titles == [(f"{name}.ipynb", course.lesson_title(name)) for name in course.lesson_names()]
+
+
+def test_a_lesson_heading_loses_its_lesson_number_on_the_index(tmp_path):
+    _notebook(tmp_path / "08_extra.ipynb", "# Lesson 08 · Something extra")
+    assert serve_module.lesson_titles(tmp_path) == [("08_extra.ipynb", "Something extra")]
+
+
+def test_serve_shows_errors_and_keeps_warnings_in_its_log(lessons, monkeypatch, capsys, fake_popen,
+                                                          tmp_path):
+    """The terminal gets the URL and Voila's errors; warnings a user cannot act on stay in
+    the log file whose path it prints."""
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path / "cache"))
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training",
+                 "--no-browser"]) == 0
+    out = capsys.readouterr().out
+    assert "not trusted" not in out and "without encryption" not in out and "favicon" not in out
+    assert "Uncaught exception GET /voila/render/07.ipynb" in out and "Traceback" in out
+    log = next((tmp_path / "cache" / "logs").glob("serve-*.log"))
+    assert str(log) in out
+    assert "not trusted" in log.read_text() and "Uncaught exception" in log.read_text()
 
 
 @pytest.mark.slow

@@ -8,7 +8,6 @@ a fixed sleep. Screenshots, the server logs, the time to first widget and the
 memory of every kernel go to <repo>/test-artifacts/.
 """
 import json
-import os
 import re
 import shutil
 import time
@@ -16,14 +15,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import sys
-
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib
-import browser_support as bs  # noqa: E402
+from catdogkit import course
 from catdogkit import serve as serve_module
+from catdogkit_dev import browser as bs
+from catdogkit_dev.voila import VoilaServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,11 +31,12 @@ ARTIFACTS = REPO / "test-artifacts"
 #: Short cull times for the tests (production: lessons/voila.json).
 CULL_TIMEOUT_S, CULL_INTERVAL_S = 4, 1
 LESSON_CULL_TIMEOUT_S = 30
+#: How long after its timeout an idle kernel may take to go: a bound for a stuck culler,
+#: generous because a loaded 2-core machine runs the culler's pass late.
+CULL_DEADLINE_S = 120
 #: Longest wait for a page: lessons 04 and 07 run for about 25 CPU seconds before their
 #: widgets show, and far longer in wall time on a busy machine.
 PAGE_TIMEOUT_S = 300
-#: Target from issue 7.
-FIRST_WIDGET_TARGET_S = 8.0
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -157,7 +156,7 @@ def harness_server(tmp_path_factory):
                     HARNESS_MONITOR)
     _write_notebook(folder / "02_error.ipynb", "md:# Harness: error", "x = 1", HARNESS_ERROR,
                     "print('never reached')")
-    server = serve_module.VoilaServer(
+    server = VoilaServer(
         folder, log_path=ARTIFACTS / "voila-harness.log",
         extra_args=[f"--MappingKernelManager.cull_idle_timeout={CULL_TIMEOUT_S}",
                     f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}"])
@@ -247,7 +246,7 @@ def _finished_lesson02_run(real, training, epochs):
 def lesson_server(voila_cache):
     if not lesson_names():
         pytest.skip("no lesson notebooks in lessons/ yet")
-    server = serve_module.VoilaServer(
+    server = VoilaServer(
         LESSONS, log_path=ARTIFACTS / "voila-lessons.log", preheat=serve_module.DEFAULT_PREHEAT,
         env={"CATDOGKIT_CACHE": str(voila_cache)},
         extra_args=[f"--MappingKernelManager.cull_idle_timeout={LESSON_CULL_TIMEOUT_S}",
@@ -338,12 +337,12 @@ def test_harness_preheated_page_is_live_at_once(tmp_path, browser):
     every second here, would take it the moment it leaves the pool if nothing stopped it."""
     shutil.copy(LESSONS / "voila.json", tmp_path / "voila.json")
     _write_notebook(tmp_path / "00_slider.ipynb", "md:# Harness: slider", HARNESS_SLIDER)
-    with serve_module.VoilaServer(
+    with VoilaServer(
             tmp_path, preheat=1, log_path=ARTIFACTS / "voila-preheat.log",
             extra_args=[f"--MappingKernelManager.cull_idle_timeout={CULL_TIMEOUT_S}",
                         f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}"]) as server:
         server.wait_for_pools(timeout=120)
-        time.sleep(CULL_TIMEOUT_S + 2 * CULL_INTERVAL_S)
+        server.wait_until_idle(CULL_TIMEOUT_S + 2 * CULL_INTERVAL_S, timeout=120)
         page = bs.new_page(browser)
         try:
             bs.open_lesson(page, server.page("00_slider.ipynb"), ready=".catdogkit-explorer",
@@ -415,7 +414,7 @@ def test_harness_idle_kernel_is_culled(harness_server):
     new = {p.pid for p in harness_server.kernel_processes()} - before
     assert len(new) == 1, "fetching a page starts one kernel"
     while new & {p.pid for p in harness_server.kernel_processes()}:
-        assert time.monotonic() - started < CULL_TIMEOUT_S + 10 * CULL_INTERVAL_S + 10, \
+        assert time.monotonic() - started < CULL_TIMEOUT_S + CULL_DEADLINE_S, \
             "the idle kernel was not culled"
         time.sleep(CULL_INTERVAL_S / 2)  # polling the process table, not waiting blindly
     assert time.monotonic() - started >= CULL_TIMEOUT_S - 1
@@ -502,10 +501,6 @@ def test_lesson_page_renders_its_main_widget_without_errors(name, lesson_pages):
     assert page.locator(main_widget(name)).first.is_visible()
     # No code reaches the page: Voila strips the sources (every lesson calls lesson.setup).
     assert "lesson.setup(" not in page.content()
-    seconds = lesson_pages.first_widget_s[name]
-    if os.environ.get("CATDOGKIT_ENFORCE_FIRST_WIDGET"):  # the benchmark reports it always
-        assert seconds <= FIRST_WIDGET_TARGET_S, (
-            f"{name}: first widget after {seconds:.1f} s (target {FIRST_WIDGET_TARGET_S} s)")
 
 
 def test_index_lists_every_lesson_by_title(lesson_server, browser):
@@ -514,6 +509,8 @@ def test_index_lists_every_lesson_by_title(lesson_server, browser):
         page.goto(lesson_server.url)
         shown = page.locator(".catdogkit-index .catdogkit-lesson-title").all_inner_texts()
         assert shown == [title for _, title in serve_module.lesson_titles(LESSONS)]
+        assert shown == [course.lesson_title(name) for name in course.lesson_names()]
+        assert not any(title.startswith("Lesson") for title in shown)  # "03 · Lesson 03 · …"
         bs.screenshot(page, ARTIFACTS / "screenshots", "index")
     finally:
         close_page(page)

@@ -4,6 +4,8 @@
 ``load_datasets`` streams them into a network with ``tf.data``. TensorFlow is imported
 only when a dataset is built, so finding and checking photos stays quick.
 """
+from catdogkit.data.arrays import photos_and_labels
+from catdogkit.data.broken import broken_photos_demo
 from catdogkit.data.checks import CheckReport, check_photos, inspect_photo
 from catdogkit.data.layouts import detect_layout, stratified_split
 from catdogkit.data.pipeline import Datasets, augmentation, list_photos, load_datasets, load_photo
@@ -11,7 +13,8 @@ from catdogkit.data.sources import (
     DEFAULT_URL, DataSource, download, extract, fetch_archive, find_data, sha256_of, use_drive)
 
 __all__ = [
-    "CheckReport", "DEFAULT_URL", "DataSource", "Datasets", "augmentation", "check_photos",
+    "CheckReport", "DEFAULT_URL", "DataSource", "Datasets", "augmentation", "broken_photos_demo",
+    "check_photos",
     "detect_layout", "download", "extract", "fetch_archive", "find_data", "inspect_photo",
-    "list_photos", "load_datasets", "load_photo", "sha256_of", "stratified_split", "use_drive",
+    "list_photos", "load_datasets", "load_photo", "photos_and_labels", "sha256_of", "stratified_split", "use_drive",
 ]

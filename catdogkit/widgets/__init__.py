@@ -13,9 +13,11 @@ from catdogkit.widgets.gradcam import GradCamExplorer
 from catdogkit.widgets.layers import LayerExplorer, statistics_table
 from catdogkit.widgets.monitor import TrainingMonitor
 from catdogkit.widgets.photos import MAX_UPLOAD_BYTES, PhotoPicker
+from catdogkit.widgets.transfer import transfer_learning
 
 __all__ = [
     "IPYWIDGETS_MAJOR", "MAX_UPLOAD_BYTES", "DataBrowser", "DenseExplorer",
     "FeatureMapExplorer", "FilterExplorer", "GradCamExplorer", "LayerExplorer",
-    "PhotoPicker", "TrainingMonitor", "clear_upload", "statistics_table", "uploaded_files",
+    "PhotoPicker", "TrainingMonitor", "clear_upload", "statistics_table", "transfer_learning",
+    "uploaded_files",
 ]

@@ -2,16 +2,14 @@
 while several controls change together, PNG rendering, and a per-photo output cache."""
 import contextlib
 import functools
-import html
-import traceback
 from collections import OrderedDict
 
 import ipywidgets as W
 
-from catdogkit.errors import CatDogKitError
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.layers import photo_digest
 from catdogkit.visualize.plots import figure_png
+from catdogkit.widgets.messages import error_html
 
 CSS_CLASS = "catdogkit-explorer"
 
@@ -70,16 +68,8 @@ class Explorer:
         display(self.widget)
 
     def show_error(self, error):
-        """Show ``error`` in the message area: a CatDogKitError as its plain message,
-        anything else with its type and traceback (folded), so no error is lost."""
-        if isinstance(error, CatDogKitError):
-            self.message.value = f'<div style="color:#b71c1c">{html.escape(str(error))}</div>'
-            return
-        trace = html.escape("".join(traceback.format_exception(error)))
-        self.message.value = (
-            f'<div style="color:#b71c1c">Something went wrong: {type(error).__name__}: '
-            f'{html.escape(str(error))}</div><details><summary>details</summary>'
-            f'<pre style="font-size:small">{trace}</pre></details>')
+        """Show ``error`` in the message area (see :func:`catdogkit.widgets.messages.error_html`)."""
+        self.message.value = error_html(error)
 
     def callback(self, function):
         """``function`` wrapped for use as an observer or click handler: it does nothing

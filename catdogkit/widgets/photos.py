@@ -6,22 +6,18 @@ import ipywidgets as W
 import numpy as np
 
 from catdogkit.data import list_photos, load_photo
+from catdogkit.constants import CLASS_NAMES, MAX_UPLOAD_BYTES
 from catdogkit.errors import CatDogKitError
 from catdogkit.sample import make_sample
 from catdogkit.visualize.render import image_png
 from catdogkit.widgets._base import Explorer, image_widget
 from catdogkit.widgets._compat import clear_upload, uploaded_files
 
-# Colab drops uploads of about 1 MB or more silently (ipywidgets #3452) and every front
-# end hits the websocket limit at 10 MB; a phone photo is 2-5 MB. 8 MB stays below the
-# hard limit, and the message says what to do when a photo is bigger.
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-
 
 def _sample_photos(per_class):
     root = make_sample()
     return {f"{name[:-1]} {i + 1}": path
-            for name in ("cats", "dogs")
+            for name in CLASS_NAMES
             for i, path in enumerate(list_photos(root, "validation", name)[:per_class])}
 
 

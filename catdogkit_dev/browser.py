@@ -1,6 +1,6 @@
 """Helpers for driving Voila pages in Debian's Chromium through Playwright (sync API).
 
-Used by tests/test_voila_browser.py and benchmarks/voila_first_widget.py. Nothing
+Used by the browser tests and benchmarks/voila_first_widget.py. Nothing
 here sleeps for a fixed time: every wait is for something the page or the kernel
 produces (a widget's CSS class, kernel text, a changed image), with a deadline.
 """
