@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import catdogkit  # noqa: F401  (sets TensorFlow's log switches, inherited by child processes)
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cats_vs_dogs_small"
 
 
@@ -80,6 +82,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     main()

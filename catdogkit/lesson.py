@@ -73,10 +73,9 @@ class Lesson:
 
     def photos(self, per_class=4, split="validation"):
         """``{label: path}`` of the first ``per_class`` photos of each class (for a PhotoPicker)."""
-        from catdogkit.data import list_photos
+        from catdogkit.data import first_photos
 
-        return {f"{_singular(name)} {i + 1}": path for name in self.class_names
-                for i, path in enumerate(list_photos(self.root, split, name)[:per_class])}
+        return first_photos(self.root, split, per_class)
 
     def photo(self, which, index=0, split="validation", image_size=150):
         """Photo ``index`` of a class as float32 ``(S, S, 3)``, values 0..255.
@@ -256,7 +255,3 @@ def _display(widget):
     except ImportError:  # pragma: no cover - IPython always comes with ipywidgets
         return
     display(widget)
-
-
-def _singular(name):
-    return name[:-1] if name.endswith("s") else name

@@ -98,6 +98,21 @@ def list_photos(root, split="validation", class_name=None):
     return sorted(path for path, label, _ in report.photos[split] if wanted in (None, label))
 
 
+def first_photos(root, split="validation", per_class=4):
+    """``{label: path}`` of the first ``per_class`` photos of each class, labelled
+    ``"cat 1"``, ``"dog 2"``… from the class folders' names (for a photo picker).
+
+    Introduced in lesson 03 (feature maps).
+    """
+    names = check_photos(root).class_names
+    return {f"{_singular(name)} {i + 1}": path for name in names
+            for i, path in enumerate(list_photos(root, split, name)[:per_class])}
+
+
+def _singular(name):
+    return name[:-1] if name.endswith("s") else name
+
+
 def augmentation(seed=None):
     """The class manual's augmentation as Keras layers, active only while training.
 

@@ -13,10 +13,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize.render import deprocess, tile
 
-CLASS_NAMES = ("cats", "dogs")
 CLASS_COLOURS = ("#e66101", "#5e3c99")
 
 

@@ -2,7 +2,7 @@
 import ipywidgets as W
 import numpy as np
 
-from catdogkit.data import list_photos, load_photo
+from catdogkit.data import check_photos, list_photos, load_photo
 from catdogkit.sample import make_sample
 from catdogkit.visualize.plots import plot_images
 from catdogkit.widgets._base import Explorer, image_widget, set_png
@@ -21,9 +21,10 @@ class DataBrowser(Explorer):
     name = "data-browser"
 
     def __init__(self, root=None, *, image_size=150, per_page=8,
-                 splits=("train", "validation", "test"), class_names=("cats", "dogs")):
+                 splits=("train", "validation", "test"), class_names=None):
         super().__init__()
         self.root = root if root is not None else make_sample()
+        class_names = class_names or check_photos(self.root).class_names
         self.image_size, self.per_page = image_size, per_page
         self.split = W.Dropdown(options=list(splits), value=splits[0], description="Split")
         self.class_name = W.Dropdown(options=list(class_names), value=class_names[0],

@@ -2,6 +2,7 @@
 import ipywidgets as W
 import numpy as np
 
+from catdogkit.constants import CLASS_NAMES
 from catdogkit.visualize.dense import (
     class_means, class_separation, dense_activations, head_parameter_cost, pca_2d)
 from catdogkit.visualize.layers import check_layer
@@ -24,7 +25,7 @@ class DenseExplorer(Explorer):
 
     name = "dense"
 
-    def __init__(self, model, photos, labels=None, *, layer="dense", class_names=("cats", "dogs"),
+    def __init__(self, model, photos, labels=None, *, layer="dense", class_names=CLASS_NAMES,
                  max_units=64):
         super().__init__()
         self.class_names, self.max_units = class_names, max_units

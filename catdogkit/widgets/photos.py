@@ -5,20 +5,13 @@ from pathlib import Path
 import ipywidgets as W
 import numpy as np
 
-from catdogkit.data import list_photos, load_photo
-from catdogkit.constants import CLASS_NAMES, MAX_UPLOAD_BYTES
+from catdogkit.data import first_photos, load_photo
+from catdogkit.constants import MAX_UPLOAD_BYTES
 from catdogkit.errors import CatDogKitError
 from catdogkit.sample import make_sample
 from catdogkit.visualize.render import image_png
 from catdogkit.widgets._base import Explorer, image_widget
 from catdogkit.widgets._compat import clear_upload, uploaded_files
-
-
-def _sample_photos(per_class):
-    root = make_sample()
-    return {f"{name[:-1]} {i + 1}": path
-            for name in CLASS_NAMES
-            for i, path in enumerate(list_photos(root, "validation", name)[:per_class])}
 
 
 class PhotoPicker(Explorer):
@@ -40,7 +33,7 @@ class PhotoPicker(Explorer):
     def __init__(self, photos=None, *, image_size=150, max_bytes=MAX_UPLOAD_BYTES, per_class=4):
         super().__init__()
         self.image_size, self.max_bytes = image_size, max_bytes
-        self._sources = dict(photos) if photos is not None else _sample_photos(per_class)
+        self._sources = dict(photos) if photos is not None else first_photos(make_sample(), per_class=per_class)
         if not self._sources:
             raise CatDogKitError("the photo picker got no photos to offer")
         self._loaded = {}
