@@ -1,7 +1,12 @@
-"""The class-manual code as it was, what the installed Keras says to it, and the way forward.
+"""The class code as the class had it, what the installed Keras says to it, and the way forward.
 
-Nothing here is a stored error message: :func:`try_old_calls` runs each old call against
-the Keras installed right now and reports the exception (or warning) it really raised,
+The class handed out the Keras book's first-edition notebooks 5.2 (a small convnet trained on
+2,000 photos, then again with augmentation and dropout) and 5.4 (feature maps of that
+network; filter patterns and Grad-CAM on VGG16), from
+``fchollet/deep-learning-with-python-notebooks``, folder ``first_edition/``;
+:data:`CLASS_CODE` (kept in :mod:`catdogkit.class_code`) quotes their code, condensed as its
+comments say. Nothing here is a stored error message: :func:`try_old_calls` runs each old
+call against the Keras installed right now and reports the exception (or warning, or silent change) it really caused,
 next to the modern replacement and the reason for the change.
 
 Introduced in lesson 00 (reviewing and running the class code).
@@ -13,65 +18,38 @@ import os
 import tempfile
 import warnings
 
-# The class manual's training and visualisation code (Keras 2 era), kept verbatim as text.
-CLASS_CODE = '''\
-from keras import layers, models, optimizers
-from keras.preprocessing.image import ImageDataGenerator
-from keras import backend as K
+from catdogkit.class_code import CLASS_CODE, SOURCE  # noqa: F401  (lesson 00 reads them here)
 
-model = models.Sequential()
-model.add(layers.Conv2D(32, (3, 3), activation='relu', input_shape=(150, 150, 3)))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Conv2D(64, (3, 3), activation='relu'))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Conv2D(128, (3, 3), activation='relu'))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Conv2D(128, (3, 3), activation='relu'))
-model.add(layers.MaxPooling2D((2, 2)))
-model.add(layers.Flatten())
-model.add(layers.Dense(512, activation='relu'))
-model.add(layers.Dense(1, activation='sigmoid'))
 
-model.compile(loss='binary_crossentropy',
-              optimizer=optimizers.RMSprop(lr=1e-4),
-              metrics=['acc'])
-
-train_datagen = ImageDataGenerator(rescale=1./255)
-test_datagen = ImageDataGenerator(rescale=1./255)
-train_generator = train_datagen.flow_from_directory(
-    train_dir, target_size=(150, 150), batch_size=20, class_mode='binary')
-validation_generator = test_datagen.flow_from_directory(
-    validation_dir, target_size=(150, 150), batch_size=20, class_mode='binary')
-
-history = model.fit_generator(
-    train_generator, steps_per_epoch=100, epochs=30,
-    validation_data=validation_generator, validation_steps=50)
-model.save('cats_and_dogs_small_1.h5')
-test_loss, test_acc = model.evaluate_generator(test_generator, steps=50)
-
-# Feature maps: a model that returns every layer's output
-layer_outputs = [layer.output for layer in model.layers[:8]]
-activation_model = models.Model(inputs=model.input, outputs=layer_outputs)
-
-# Filter patterns: gradient ascent on the input
-layer_output = model.get_layer('conv2d_1').output
-loss = K.mean(layer_output[:, :, :, filter_index])
-grads = K.gradients(loss, model.input)[0]
-grads /= (K.sqrt(K.mean(K.square(grads))) + 1e-5)
-iterate = K.function([model.input], [loss, grads])
-'''
-
-# Each old call: the line from the class code, what to write today, and why it changed.
-# ``setup`` prepares what the line needs (run first, expected to work).
+# Each old call: the line(s) from the class code, what to write today, and why it changed.
+# ``setup`` prepares what the line needs (run first, expected to work). ``demo`` marks a line
+# that is not quoted from CLASS_CODE but shows what one of its lines does today. ``check``
+# is an expression evaluated after the old code ran: when it gives text, the old code ran
+# but silently does something else, and the text says what. ``shows`` is the line the
+# migration table quotes (default: the first line of ``old``).
 OLD_CALLS = [
     {
         "name": "ImageDataGenerator",
         "old": "from keras.preprocessing.image import ImageDataGenerator",
         "setup": "",
         "new": "keras.utils.image_dataset_from_directory(train_dir, image_size=(150, 150)) "
-               "+ a Rescaling layer + augmentation layers (RandomFlip, RandomRotation, RandomZoom)",
-        "why": "Keras 3 dropped the NumPy generators: tf.data streams photos in parallel "
-               "and augmentation layers run inside the model, on any backend.",
+               "+ a Rescaling layer + augmentation layers (RandomFlip, RandomRotation, ...)",
+        "why": "Keras 3 moved the NumPy generators out of keras.preprocessing: only "
+               "tf.keras.preprocessing.image.ImageDataGenerator still exists, as a legacy "
+               "class (its augmentation needs SciPy). tf.data streams photos in parallel and "
+               "augmentation layers run inside the model, on any backend.",
+    },
+    {
+        "name": "Conv2D(input_shape=...)",
+        "old": "model.add(layers.Conv2D(32, (3, 3), activation='relu',\n"
+               "                        input_shape=(150, 150, 3)))",
+        "shows": "model.add(layers.Conv2D(32, (3, 3), activation='relu', "
+                 "input_shape=(150, 150, 3)))",
+        "setup": "model = models.Sequential()",
+        "new": "photo = keras.Input(shape=(150, 150, 3)); x = layers.Conv2D(32, (3, 3), "
+               "activation='relu')(photo) ...",
+        "why": "Keras 3 declares the input as a keras.Input; input_shape= on a layer still "
+               "works, with this warning.",
     },
     {
         "name": "optimizer lr=",
@@ -83,29 +61,33 @@ OLD_CALLS = [
     {
         "name": "fit_generator",
         "old": "history = model.fit_generator(\n"
-               "    train_generator, steps_per_epoch=100, epochs=30,\n"
-               "    validation_data=validation_generator, validation_steps=50)",
+               "      train_generator,\n"
+               "      steps_per_epoch=100,\n"
+               "      epochs=30,\n"
+               "      validation_data=validation_generator,\n"
+               "      validation_steps=50)",
         "setup": "train_generator = validation_generator = None",
         "new": "model.fit(train_ds, epochs=30, validation_data=validation_ds)",
         "why": "fit() accepts generators and tf.data datasets since TF 2.1; the *_generator "
-               "twins were removed.",
+               "twins (fit_generator, evaluate_generator, predict_generator) were removed.",
     },
     {
-        "name": "evaluate_generator",
-        "old": "test_loss, test_acc = model.evaluate_generator(test_generator, steps=50)",
-        "setup": "test_generator = None",
-        "new": "model.evaluate(test_ds)",
-        "why": "same as fit_generator: evaluate() and predict() take datasets directly.",
-    },
-    {
-        "name": "steps_per_epoch=100",
-        "old": "model.fit(train_ds, steps_per_epoch=100, epochs=2)",
-        # 2,000 photos in batches of 32 make 63 batches, not 100: a tenth of that here.
-        "setup": "train_ds = tiny_dataset(batches=6, batch_size=4)\n"
+        "name": "steps_per_epoch=100, batch 32",
+        "demo": True,
+        # The second model's batches of 32: 2,000 photos make 63 batches, not 100.
+        "old": "history = model.fit(train_ds, steps_per_epoch=100, epochs=2)",
+        "setup": "train_ds = tiny_dataset(photos=2000, batch_size=32)\n"
                  "model.compile(optimizer='rmsprop', loss='binary_crossentropy')",
-        "new": "model.fit(train_ds, epochs=30)  # one epoch = one pass over the photos",
-        "why": "TF 2 datasets are not endless like the old generators: asking for more steps "
-               "than there are batches ends training early instead of looping.",
+        "check": "f\"{len(history.history['loss'])} epochs ran, "
+                 "{int(model.optimizer.iterations)} steps in all: "
+                 "{int(model.optimizer.iterations) // len(history.history['loss'])} per "
+                 "epoch, one pass over the 2,000 photos, not 100\"",
+        "new": "model.fit(train_ds, epochs=100)  # one epoch = one pass over the photos",
+        "why": "a tf.data dataset ends after one pass; the old generators looped for ever. "
+               "With the first model's batches of 20, 100 steps were exactly the 2,000 "
+               "photos; with the second model's batches of 32 they are 63. Keras then warns "
+               "that it is 'interrupting training', but every epoch still runs, each cut to "
+               "one pass. Let the steps follow the data: leave steps_per_epoch out.",
     },
     {
         "name": "save .h5",
@@ -113,17 +95,75 @@ OLD_CALLS = [
         "setup": "model.compile(optimizer='rmsprop', loss='binary_crossentropy')",
         "new": "model.save('cats_and_dogs_small_1.keras')",
         "why": "the .keras zip format keeps the architecture, weights, optimizer state and "
-               "compile settings; HDF5 is kept only for old files.",
+               "compile settings; .h5 still saves and loads, as a legacy format. A .h5 file "
+               "written by Keras 2 stores `lr` in its optimizer settings: load it with "
+               "load_model(path, compile=False), then compile.",
+    },
+    {
+        "name": "augmenting ImageDataGenerator",
+        "old": "datagen = ImageDataGenerator(\n"
+               "      rotation_range=40,\n"
+               "      width_shift_range=0.2,\n"
+               "      height_shift_range=0.2,\n"
+               "      shear_range=0.2,\n"
+               "      zoom_range=0.2,\n"
+               "      horizontal_flip=True,\n"
+               "      fill_mode='nearest')\n"
+               "for batch in datagen.flow(x, batch_size=1):\n"
+               "        break",
+        # The one ImageDataGenerator that still exists, on a photo-sized batch of one.
+        "setup": "from tensorflow.keras.preprocessing.image import ImageDataGenerator\n"
+                 "x = np.zeros((1, 150, 150, 3), 'float32')",
+        "new": "keras.Sequential([layers.RandomRotation(40 / 360), "
+               "layers.RandomTranslation(0.2, 0.2), layers.RandomShear(x_factor=0.2), "
+               "layers.RandomZoom(0.2), layers.RandomFlip('horizontal')])",
+        "why": "the legacy generator needs SciPy for every turn, shift, shear and zoom. "
+               "Layers do each of them inside the model, but with their own units: "
+               "RandomRotation takes fractions of a full turn (40 degrees = 40 / 360); "
+               "RandomTranslation takes (height, width) fractions like the shifts; "
+               "shear_range was an angle in radians in the book's Keras 2.0.8 (0.2 rad, "
+               "about 11 degrees) and is read as degrees by today's legacy generator (0.2 "
+               "degrees: almost nothing), while RandomShear takes a fraction of the image "
+               "(tan(0.2 rad) is about 0.2).",
+    },
+    {
+        "name": "RandomRotation(40)",
+        "demo": True,
+        "old": "layers.RandomRotation(40)  # rotation_range=40, moved over as is",
+        "setup": "",
+        "new": "layers.RandomRotation(40 / 360)",
+        "why": "RandomRotation's factor is a fraction of a full turn, in [-1, 1]: the "
+               "generator's 40 degrees are 40 / 360 = 0.11.",
     },
     {
         "name": "Model(model.input, ...)",
         "old": "layer_outputs = [layer.output for layer in model.layers[:8]]\n"
                "activation_model = models.Model(inputs=model.input, outputs=layer_outputs)",
+        "shows": "activation_model = models.Model(inputs=model.input, outputs=layer_outputs)",
         "setup": "",
-        "new": "photo = keras.Input((150, 150, 3)); build the network functionally from it, "
-               "then keras.Model(photo, [model.get_layer(n).output for n in names])",
-        "why": "a Keras 3 Sequential built with input_shape= has no symbolic input until it "
-               "is called; functional models always have one.",
+        "new": "keras.Model(model.inputs, layer_outputs) for a Sequential; better, build the "
+               "network functionally from keras.Input, then keras.Model(photo, [...])",
+        "why": "in Keras 3, .input and .output of a Sequential fail, even for one that starts "
+               "with keras.Input or was already called; .inputs works, and a functional "
+               "model has both.",
+    },
+    {
+        "name": "get_layer('conv2d_1')",
+        "demo": True,
+        # A fresh session's names are what a student who runs the class code gets.
+        "old": "first_conv = model.get_layer('conv2d_1')  # Keras 2's name for the first conv",
+        "setup": "keras.backend.clear_session()\n"
+                 "model = models.Sequential([keras.Input((150, 150, 3))] + "
+                 "[layers.Conv2D(n, (3, 3)) for n in (32, 64, 128, 128)])",
+        "check": "f\"returns the convolution with {first_conv.filters} filters: the first one, "
+                 "with 32, is now named {model.layers[0].name!r}\" "
+                 "if first_conv is not model.layers[0] else None",
+        "new": "name the layers (layers.Conv2D(32, (3, 3), name='conv1')) and get them by "
+               "that name",
+        "why": "Keras numbers automatic names per session: Keras 2 called the first "
+               "convolution of a fresh session conv2d_1 (5.4's model summary shows "
+               "conv2d_5 ... conv2d_8), Keras 3 calls it conv2d. Code that picks a layer by "
+               "an automatic name silently gets another layer, or none.",
     },
     {
         "name": "K.mean / K.square / K.sqrt",
@@ -149,6 +189,19 @@ OLD_CALLS = [
                "call it (or a tf.function) directly",
         "why": "graph functions were replaced by calling models and tf.function eagerly.",
     },
+    {
+        "name": "Grad-CAM: K.gradients, K.function",
+        "old": "grads = K.gradients(african_elephant_output, last_conv_layer.output)[0]\n"
+               "pooled_grads = K.mean(grads, axis=(0, 1, 2))\n"
+               "iterate = K.function([model.input], [pooled_grads, last_conv_layer.output[0]])",
+        "setup": "african_elephant_output = last_conv_layer = None",
+        "new": "grad_model = keras.Model(model.inputs, [last_conv_layer.output, model.output])\n"
+               "with tf.GradientTape() as tape: maps, preds = grad_model(x); score = preds[:, 386]\n"
+               "weights = keras.ops.mean(tape.gradient(score, maps), axis=(0, 1, 2))",
+        "why": "the same two removed functions: a sub-model returns the last convolution's "
+               "maps and the prediction together, and a GradientTape gives the gradient of "
+               "the class score with respect to those maps.",
+    },
 ]
 
 
@@ -160,9 +213,9 @@ def _namespace(folder):
     from keras import backend as K
     from keras import layers, models, optimizers
 
-    def tiny_dataset(batches, batch_size):
-        x = np.zeros((batches * batch_size, 8, 8, 3), "float32")
-        y = np.zeros((batches * batch_size, 1), "float32")
+    def tiny_dataset(photos, batch_size):
+        x = np.zeros((photos, 8, 8, 3), "float32")
+        y = np.zeros((photos, 1), "float32")
         return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
 
     with warnings.catch_warnings():
@@ -173,7 +226,7 @@ def _namespace(folder):
         model.add(layers.MaxPooling2D((2, 2)))
         model.add(layers.Flatten())
         model.add(layers.Dense(1, activation="sigmoid"))
-    return {"keras": keras, "tf": tf, "K": K, "layers": layers, "models": models,
+    return {"keras": keras, "tf": tf, "np": np, "K": K, "layers": layers, "models": models,
             "optimizers": optimizers, "model": model, "tiny_dataset": tiny_dataset,
             "folder": folder}
 
@@ -213,13 +266,35 @@ def _recording(folder):
         logger.propagate = propagate
 
 
+def _try(call, namespace, folder):
+    """Run one old call; what happened, as ``outcome``, ``error_type``, ``message``."""
+    with _recording(folder) as (logged, caught):
+        try:
+            exec(call["old"], namespace)
+        except Exception as error:  # the point is to report whatever Keras raises
+            return {"outcome": "error", "error_type": type(error).__name__, "message": str(error)}
+        changed = eval(call["check"], namespace) if "check" in call else None
+    # Distinct messages in order; the last is the one the old call itself caused
+    # (earlier ones come from library internals it passed through).
+    warned = list(dict.fromkeys([str(w.message) for w in caught] + logged))
+    if warned:
+        message = warned[-1] + (f" ({changed})" if changed else "")
+        return {"outcome": "warning", "error_type": "warning", "message": message,
+                "messages": warned}
+    if changed:
+        return {"outcome": "changed", "error_type": "silent change", "message": changed}
+    return {"outcome": "ran", "error_type": None, "message": ""}
+
+
 def try_old_calls():
     """Run each old call of the class code against the installed Keras.
 
     Returns one dict per call: ``name``, ``old`` (the code), ``outcome`` (``"error"``,
-    ``"warning"`` or ``"ran"``), ``error_type`` and ``message`` exactly as Keras raised or
-    warned them (``messages``: every distinct warning, in order), ``new`` (the modern
-    replacement) and ``why``.
+    ``"warning"``, ``"changed"`` (runs, silently doing something else) or ``"ran"``),
+    ``error_type`` and ``message`` exactly as Keras raised or warned them (``messages``:
+    every distinct warning, in order), ``new`` (the modern replacement), ``why``, and
+    ``demo`` (True when the line shows what a class-code line does today rather than
+    quoting it).
 
     Introduced in lesson 00 (reviewing and running the class code).
     """
@@ -231,21 +306,8 @@ def try_old_calls():
                 warnings.simplefilter("ignore")
                 exec(call["setup"], namespace)
             result = {key: call[key] for key in ("name", "old", "new", "why")}
-            with _recording(folder) as (logged, caught):
-                try:
-                    exec(call["old"], namespace)
-                except Exception as error:  # the point is to report whatever Keras raises
-                    result.update(outcome="error", error_type=type(error).__name__,
-                                  message=str(error))
-                else:
-                    # Distinct messages in order; the last is the one the old call itself
-                    # caused (earlier ones come from library internals it passed through).
-                    warned = list(dict.fromkeys([str(w.message) for w in caught] + logged))
-                    if warned:
-                        result.update(outcome="warning", error_type="warning",
-                                      message=warned[-1], messages=warned)
-                    else:
-                        result.update(outcome="ran", error_type=None, message="")
+            result["demo"] = call.get("demo", False)
+            result.update(_try(call, namespace, folder))
             results.append(result)
     return results
 
@@ -257,7 +319,15 @@ def migration_table(results=None):
     Introduced in lesson 00 (reviewing and running the class code).
     """
     results = try_old_calls() if results is None else results
-    return [{"old": r["old"].splitlines()[-1].strip(),
-             "now": {"ran": "runs unchanged", "warning": f"warning: {r['message']}"}.get(
-                 r["outcome"], f"{r['error_type']}: {r['message']}"),
+    shown = {call["name"]: call.get("shows") for call in OLD_CALLS}
+    return [{"old": shown.get(r["name"]) or r["old"].splitlines()[0].strip(), "now": _now(r),
              "new": r["new"], "why": r["why"]} for r in results]
+
+
+def _now(result):
+    outcome = result["outcome"]
+    if outcome == "ran":
+        return "runs"
+    if outcome in ("warning", "changed"):
+        return f"{'warning' if outcome == 'warning' else 'runs, but'}: {result['message']}"
+    return f"{result['error_type']}: {result['message']}"
