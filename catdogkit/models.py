@@ -1,8 +1,9 @@
-"""The networks: the class-manual CNN, an improved one trained from scratch, and transfer learning.
+"""The networks: the class-manual CNN, the book's second model, an improved one, transfer learning.
 
 Every model takes raw photos (float32, values 0..255) and rescales inside itself, names
 its layers so lessons and widgets can pick them by name, outputs ``P(dog)`` with shape
-``(N, 1)`` and saves/loads as a ``.keras`` file.
+``(N, 1)`` and saves/loads as a ``.keras`` file. :func:`build` makes any of them by name,
+with its learning-rate schedule sized to the training it is built for.
 """
 from pathlib import Path
 import zipfile
@@ -10,10 +11,24 @@ import zipfile
 import keras
 from keras import layers
 
+from catdogkit.constants import CLASS_NETWORK_PARAMS
 from catdogkit.errors import CatDogKitError
 
-ORIGINAL_PARAMS = 3_453_121
+ORIGINAL_PARAMS = CLASS_NETWORK_PARAMS
 ORIGINAL_MIN_SIZE = 46
+#: What a training folder (``catdogkit.training.train``'s ``out``) holds once training ends.
+MODEL_FILE = "model.keras"
+
+#: How each network is trained when nobody says otherwise: ``catdogkit train --model NAME``,
+#: lesson 07 and docs/benchmarks.md use these numbers. "improved" is the best measured recipe
+#: (docs/benchmarks.md: 86.7 +- 1.5 % validation, 3 seeds, ~17 dedicated CPU minutes each);
+#: "original" is the class's 30 epochs; "class-augmented" the Keras book's 100 epochs.
+RECIPES = {
+    "original": {"epochs": 30, "image_size": 150, "cache": False},
+    "class-augmented": {"epochs": 100, "image_size": 150, "cache": False},
+    "improved": {"epochs": 36, "image_size": 112, "cache": True},
+    "transfer": {"epochs": 10, "image_size": 160, "cache": False},
+}
 
 # improved_cnn's choices, each with the figure behind it (docs/benchmarks.md, "Accuracy").
 # "Measured" figures come from this kit's runs; the others are published results this kit
@@ -51,19 +66,50 @@ def original_cnn(input_shape=(150, 150, 3)):
 
     Introduced in lesson 02 (building a CNN).
     """
+    _check_class_size(input_shape)
+    photo = keras.Input(shape=input_shape, name="photo")
+    x = _class_convolutions(layers.Rescaling(1.0 / 255, name="rescale")(photo))
+    return _class_head(photo, x, "original_cnn")
+
+
+def class_augmented_cnn(input_shape=(150, 150, 3), *, seed=None):
+    """The Keras book's second model: the class network with augmentation and Dropout 0.5.
+
+    The book (first edition, 5.2, saved as ``cats_and_dogs_small_2``) trained it 100
+    epochs and reached ~82 % validation. Its ``ImageDataGenerator`` augmentation (turns of
+    40 degrees, 20 % shifts and zoom, horizontal flips) is here the
+    ``catdogkit.data.augmentation`` layers, active only while training; Dropout 0.5 sits
+    between Flatten and Dense 512, as in the book.
+    """
+    from catdogkit.data import augmentation
+    _check_class_size(input_shape)
+    photo = keras.Input(shape=input_shape, name="photo")
+    x = augmentation(seed)(photo)
+    x = _class_convolutions(layers.Rescaling(1.0 / 255, name="rescale")(x))
+    return _class_head(photo, x, "class_augmented_cnn", dropout=0.5, seed=seed)
+
+
+def _check_class_size(input_shape):
     if min(input_shape[:2]) < ORIGINAL_MIN_SIZE:
         # Four unpadded 3x3 convolutions and four poolings leave nothing of smaller photos.
         raise CatDogKitError(f"the class network needs photos of at least {ORIGINAL_MIN_SIZE}x"
                              f"{ORIGINAL_MIN_SIZE} pixels, not {input_shape[0]}x{input_shape[1]}")
-    photo = keras.Input(shape=input_shape, name="photo")
-    x = layers.Rescaling(1.0 / 255, name="rescale")(photo)
+
+
+def _class_convolutions(x):
     for stage, filters in enumerate((32, 64, 128, 128), start=1):
         x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{stage}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+    return x
+
+
+def _class_head(photo, x, name, *, dropout=None, seed=None):
     x = layers.Flatten(name="flatten")(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
     x = layers.Dense(512, activation="relu", name="dense")(x)
     prediction = layers.Dense(1, activation="sigmoid", name="prediction")(x)
-    model = keras.Model(photo, prediction, name="original_cnn")
+    model = keras.Model(photo, prediction, name=name)
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model
@@ -188,27 +234,55 @@ def fine_tune(model, n_layers=30, learning_rate=1e-5):
     return model
 
 
-def load_model(path):
-    """Load a ``.keras`` file, or the model a ``training.train`` folder holds.
+def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=None):
+    """A new network by name, ready to train: ``"original"``, ``"class-augmented"``,
+    ``"improved"`` or ``"transfer"`` (see :data:`RECIPES`).
 
-    Anything else (no such path, a file that is not a Keras model, an old ``.h5``)
-    raises ``CatDogKitError`` with what to do.
+    ``input_shape`` defaults to the recipe's square photos. The improved network's
+    learning-rate schedule reaches its floor after ``epochs * steps_per_epoch`` steps (the
+    recipe's epochs when ``epochs`` is None); give both for a budgeted run. ``seed`` sets
+    Keras's random seed first, so the same seed builds the same weights, augmentation
+    and dropout.
+    """
+    if name not in RECIPES:
+        raise CatDogKitError(f"unknown network {name!r}: use one of {', '.join(RECIPES)}")
+    if input_shape is None:
+        size = RECIPES[name]["image_size"]
+        input_shape = (size, size, 3)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if name == "original":
+        return original_cnn(input_shape)
+    if name == "class-augmented":
+        return class_augmented_cnn(input_shape, seed=seed)
+    if name == "transfer":
+        return transfer_cnn(input_shape=input_shape)
+    if steps_per_epoch is None:
+        return improved_cnn(input_shape, seed=seed)
+    total = (epochs or RECIPES[name]["epochs"]) * max(1, int(steps_per_epoch))
+    return improved_cnn(input_shape, total_steps=total, seed=seed)
+
+
+def load_model(path, *, announce=print):
+    """Load a ``.keras`` file, an ``.h5`` file Keras can read, or the model a training folder holds.
+
+    An ``.h5`` written by Keras 2 whose optimizer settings today's Keras refuses (``lr=``)
+    is loaded without its optimizer, and ``announce`` says so: compile it before training
+    it further. Anything else (no such path, a file that is not a Keras model) raises
+    ``CatDogKitError`` with what to do.
 
     Introduced in lesson 02 (building a CNN).
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        from catdogkit.training import model_file
-        found = model_file(path)
-        if found is None:
-            raise CatDogKitError(f"{path} holds no trained model (no model.keras or "
-                                 "checkpoint): train one with `catdogkit train --out`")
-        path = found
+        if not (path / MODEL_FILE).is_file():
+            raise CatDogKitError(f"{path} holds no trained model (no {MODEL_FILE}): train one "
+                                 "with `catdogkit train --out`, or finish that training")
+        path = path / MODEL_FILE
     if not path.exists():
-        raise CatDogKitError(f"no model at {path}: give a .keras file or a training folder")
+        raise CatDogKitError(f"no model at {path}: give a .keras or .h5 file or a training folder")
     if path.suffix in (".h5", ".hdf5"):
-        raise CatDogKitError(f"{path} is an old HDF5 model: load it with keras.models.load_model "
-                             "on the Keras that wrote it, then save it again as .keras")
+        return _load_hdf5(path, announce)
     if not zipfile.is_zipfile(path):
         raise CatDogKitError(f"{path} is not a Keras model (.keras files are zip archives)")
     try:
@@ -216,6 +290,22 @@ def load_model(path):
     except Exception as error:  # corrupt archive, unknown layers, wrong Keras: all unusable input
         raise CatDogKitError(f"{path} could not be loaded as a Keras model "
                              f"({type(error).__name__}: {error})") from error
+
+
+def _load_hdf5(path, announce):
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # HDF5 files fail in many ways; only the optimizer is retried
+        first = error
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # not HDF5 at all, a weights-only file, layers Keras 3 lacks
+        raise CatDogKitError(f"{path} could not be loaded as an HDF5 Keras model "
+                             f"({type(error).__name__}: {error}): save it again as .keras on "
+                             "the Keras that wrote it") from error
+    announce(f"Loaded {path.name} without its optimizer (today's Keras refused its training "
+             f"settings: {str(first).splitlines()[0][:120]}); compile it before training it further.")
+    return model
 
 
 def predict(model, photos, *, flip=False, batch_size=32):

@@ -1,29 +1,32 @@
-"""Training that survives a disconnect: checkpoints every epoch, resume, saved history.
+"""Training that survives a disconnect: a Keras backup every epoch, resume, saved history.
 
 ``train`` is the one call lessons, the command line and the benchmarks use. Each
-completed epoch leaves in ``out``: ``checkpoint-NNNN.keras`` (weights and optimizer
-state) and ``history.json`` (per-epoch metrics and the name of that checkpoint). The
-history file is written last and atomically, so it is the commit point: a process killed
-at any moment resumes from the last epoch the history names, with no gap and no repeat.
+completed epoch leaves in ``out``: ``history.json`` (per-epoch metrics, written
+atomically) and, in ``backup/``, Keras's ``BackupAndRestore`` state (weights, optimizer
+state, epoch). ``model.keras`` is written when ``train`` returns. A process killed at
+any moment resumes after the last epoch the backup holds, with no gap and no repeat.
 """
 import hashlib
-import json
-import math
 import os
-import sys
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from catdogkit import runtime
+from catdogkit import models, runtime
+from catdogkit.checkpoints import (  # noqa: F401  (load_history, writable_folder: the kit's API)
+    BACKUP, HISTORY, EpochHistory, epoch_backup, load_history, restore, resume_point,
+    writable_folder)
+from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
+from catdogkit.files import write_atomically
 
-HISTORY = "history.json"
-MODEL = "model.keras"
+MODEL = models.MODEL_FILE
 DRIVE = Path("/content/drive/MyDrive")
 
 # What lesson_model trains when asked for no particular number of epochs: enough for a
@@ -32,6 +35,18 @@ DRIVE = Path("/content/drive/MyDrive")
 # 52 % after epoch 2 in one cold-cache run); by epochs 4-5 it is reliably past 70 %.
 LESSON_EPOCHS = {"original": 5, "improved": 3}
 LESSON_SEED = 1337
+#: Lesson 02's training folder (under :func:`runs_dir`) and its epochs: EPOCHS, then MORE_EPOCHS.
+LESSON02_RUN = "lesson02_original_cnn"
+LESSON02_EPOCHS, LESSON02_MORE_EPOCHS = 6, 2
+
+
+def _on_drive(kind, *parts):
+    # In Colab with Drive mounted, what took minutes to train outlives the session.
+    if runtime.in_colab() and DRIVE.is_dir():
+        path = DRIVE.joinpath("catdogkit", kind, *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return None
 
 
 def runs_dir(*parts):
@@ -39,11 +54,30 @@ def runs_dir(*parts):
 
     Introduced in lesson 02 (building a CNN).
     """
-    if runtime.in_colab() and DRIVE.is_dir():
-        path = DRIVE.joinpath("catdogkit", "runs", *parts)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return runtime.cache_dir("runs", *parts)
+    return _on_drive("runs", *parts) or runtime.cache_dir("runs", *parts)
+
+
+def lesson_models_dir(*parts):
+    """Where :func:`lesson_model` keeps trained lesson models: Google Drive when it is mounted
+    in Colab (so a new session reuses them), else the cache."""
+    return _on_drive("models", *parts) or runtime.cache_dir("models", *parts)
+
+
+@dataclass(frozen=True)
+class LessonRun:
+    """Lesson 02's training: its ``folder`` and how many ``epochs``, then ``more_epochs``."""
+
+    folder: Path
+    epochs: int
+    more_epochs: int
+
+
+def lesson02_run():
+    """Lesson 02's run folder (under :func:`runs_dir`) and epochs (6, then 2 more).
+
+    Introduced in lesson 02 (building a CNN).
+    """
+    return LessonRun(runs_dir(LESSON02_RUN), LESSON02_EPOCHS, LESSON02_MORE_EPOCHS)
 
 
 def choose_strategy():
@@ -61,138 +95,21 @@ def choose_strategy():
     return tf.distribute.get_strategy()
 
 
-def load_history(out):
-    """The per-epoch metrics saved in a training folder, as ``{"epoch": [...], "loss": [...], ...}``.
-
-    Empty lists when nothing was trained there yet.
-
-    Introduced in lesson 02 (building a CNN).
-    """
-    path = Path(out) / HISTORY
-    if not path.exists():
-        return {"epoch": []}
-    try:
-        return json.loads(path.read_text())["history"]
-    except (ValueError, KeyError) as error:
-        raise CatDogKitError(f"{path} is damaged ({error}); train into a new folder") from None
-
-
-def model_file(out):
-    """The newest model in a training folder (``model.keras`` or the last checkpoint), or None.
-
-    Introduced in lesson 02 (building a CNN).
-    """
-    out = Path(out)
-    if (out / MODEL).exists():
-        return out / MODEL
-    state = _read_state(out)
-    if state and (out / state["checkpoint"]).exists():
-        return out / state["checkpoint"]
-    return None
-
-
-def _read_state(out):
-    path = Path(out) / HISTORY
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise CatDogKitError(f"{path} is damaged ({error}); train into a new folder") from None
-
-
-def _write_atomically(path, write):
-    # Write beside the target, then rename: a reader (or a resumed run) never sees half a file.
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def writable_folder(out):
-    """Create ``out`` if needed and prove it is writable, or raise a ``CatDogKitError``.
-
-    Introduced in lesson 02 (building a CNN).
-    """
-    out = Path(out).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise CatDogKitError(f"cannot write to {out} ({error.strerror or error}): "
-                             "choose another --out folder") from None
-    return out
-
-
-class _Checkpoint(keras.callbacks.Callback):
-    """Commits one epoch: the checkpoint file first, then history.json naming it."""
-
-    def __init__(self, out, history):
-        super().__init__()
-        self.out, self.history = out, history
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        done = epoch + 1
-        self.history["epoch"].append(done)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        self.history.setdefault("seconds", []).append(round(time.time() - self.started, 2))
-        name = f"checkpoint-{done:04d}.keras"
-        _write_atomically(self.out / name, self.model.save)
-        state = {"model": self.model.name, "input_shape": list(self.model.input_shape[1:]),
-                 "epochs_done": done, "checkpoint": name, "history": self.history}
-        _write_atomically(self.out / HISTORY,
-                          lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1)))
-        for old in self.out.glob("checkpoint-*.keras"):
-            if old.name != name:
-                old.unlink()
-
-
 class _EpochLine(keras.callbacks.Callback):
-    """One line per epoch, for terminals and logs."""
+    """One line per epoch, for terminals, logs and notebooks alike."""
 
     def __init__(self, total):
         super().__init__()
         self.total = total
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.time()
+        self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
                             if k != "learning_rate")
-        print(f"epoch {epoch + 1}/{self.total}  {metrics}  ({time.time() - self.started:.0f} s)",
-              flush=True)
-
-
-def _in_notebook():
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return bool(shell) and getattr(shell, "kernel", None) is not None
-
-
-def _progress_callbacks(progress, epochs):
-    if progress == "auto":
-        progress = "widget" if _in_notebook() else "lines"
-    if progress == "widget":
-        from catdogkit.widgets import TrainingMonitor
-        from IPython.display import display
-        monitor = TrainingMonitor()
-        display(monitor.widget)
-        return [monitor]
-    if progress == "lines":
-        return [_EpochLine(epochs)]
-    if progress in (None, False, "none"):
-        return []
-    raise CatDogKitError(f"progress={progress!r}: use 'auto', 'widget', 'lines' or None")
+        print(f"epoch {epoch + 1}/{self.total}  {metrics}  "
+              f"({time.monotonic() - self.started:.0f} s)", flush=True)
 
 
 def _splits(data, image_size):
@@ -224,6 +141,16 @@ def check_image_size(model, dataset):
             f"load them with image_size={wanted[0]}")
 
 
+def _under(strategy, model):
+    """``model`` itself, or a copy whose variables live under a multi-device ``strategy``."""
+    if strategy.num_replicas_in_sync == 1 and not isinstance(strategy, tf.distribute.TPUStrategy):
+        return model
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / MODEL)
+        with strategy.scope():
+            return keras.saving.load_model(Path(tmp) / MODEL)
+
+
 def _copy_state(source, target):
     """Weights and optimizer variables of ``source`` into ``target`` (same architecture)."""
     target.set_weights(source.get_weights())
@@ -234,25 +161,18 @@ def _copy_state(source, target):
             mine.assign(theirs)
 
 
-def _reload(path, strategy):
-    with strategy.scope():
-        return keras.saving.load_model(path)
-
-
-def train(model, data, *, epochs, out=None, progress="auto", strategy=None, resume=True,
-          callbacks=()):
-    """Train ``model`` to ``epochs`` epochs in total, checkpointing every epoch into ``out``.
+def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resume=True):
+    """Train ``model`` to ``epochs`` epochs in total, backing every epoch up into ``out``.
 
     ``data`` is what ``catdogkit.data.load_datasets`` returns, a ``(train, validation)``
     pair of ``tf.data`` datasets, or a photo folder. ``out`` defaults to
     ``runs_dir(model.name)`` (Google Drive when mounted in Colab). When ``out`` already
     holds epochs of this model, training resumes after the last completed one with its
     weights, optimizer state and history; asking for no more epochs than are done just
-    loads them. ``model`` ends up holding the trained weights. Progress is a widget in a
-    notebook, one line per epoch in a terminal (``progress="auto"``). Training runs under
-    ``strategy`` (default: :func:`choose_strategy`); extra Keras ``callbacks`` run after
-    the checkpoint. ``resume=False`` starts afresh even when ``out`` holds epochs.
-    Returns the history dict.
+    loads them. ``model`` ends up holding the trained weights. ``callbacks=None`` prints
+    one line per epoch; a list of Keras callbacks (e.g. a ``TrainingMonitor``) replaces
+    that report. Training runs under ``strategy`` (default: :func:`choose_strategy`).
+    ``resume=False`` starts afresh even when ``out`` holds epochs. Returns the history dict.
 
     Introduced in lesson 02 (building a CNN).
     """
@@ -260,32 +180,24 @@ def train(model, data, *, epochs, out=None, progress="auto", strategy=None, resu
     out = writable_folder(out if out is not None else runs_dir(model.name))
     train_ds, validation_ds = _splits(data, model.input_shape[1])
     check_image_size(model, train_ds)
-    history = {"epoch": []}
-    working = model
-    state = _read_state(out) if resume else None
-    if state:
-        if state["model"] != model.name or state["input_shape"] != list(model.input_shape[1:]):
-            raise CatDogKitError(
-                f"{out} holds training of {state['model']} on {tuple(state['input_shape'])} "
-                f"photos, not {model.name} on {tuple(model.input_shape[1:])}: "
-                "choose another --out folder")
-        history = state["history"]
-        working = _reload(out / state["checkpoint"], strategy)
-        print(f"resuming from epoch {state['epochs_done']} saved in {out}", flush=True)
-    elif strategy.num_replicas_in_sync > 1 or isinstance(strategy, tf.distribute.TPUStrategy):
-        # Variables must be created under the strategy: rebuild the model there.
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save(Path(tmp) / MODEL)
-            working = _reload(Path(tmp) / MODEL, strategy)
+    if not resume:
+        shutil.rmtree(out / BACKUP, ignore_errors=True)  # else BackupAndRestore would restore it
+    history, saved = resume_point(out, model) if resume else ({"epoch": []}, None)
+    working = _under(strategy, model)
     done = len(history["epoch"])
+    if done:
+        print(f"resuming from epoch {done} saved in {out}", flush=True)
+    if saved is not None and (done >= epochs or saved.suffix == ".keras"):
+        restore(working, saved)  # otherwise BackupAndRestore restores it as fit begins
     if done < epochs:
+        report = [_EpochLine(epochs)] if callbacks is None else list(callbacks)
         working.fit(train_ds, validation_data=validation_ds, epochs=epochs, initial_epoch=done,
                     shuffle=False,  # the tf.data pipeline shuffles; Keras would warn and ignore it
-                    callbacks=[_Checkpoint(out, history), *callbacks,
-                               *_progress_callbacks(progress, epochs)], verbose=0)
+                    callbacks=[EpochHistory(out, history), epoch_backup(out), *report], verbose=0)
+        working._initial_epoch = None  # BackupAndRestore sets it and Keras never clears it
     if working is not model:
         _copy_state(working, model)
-    _write_atomically(out / MODEL, model.save)
+    write_atomically(out / MODEL, model.save)
     return history
 
 
@@ -294,55 +206,67 @@ def evaluate(model, dataset, class_names=None, *, flip=False):
 
     Returns ``{"accuracy", "loss", "n", "per_class": {name: {"n", "correct", "accuracy"}}}``;
     the loss is plain binary cross-entropy (no label smoothing), comparable between
-    models. ``flip=True`` averages each prediction with the mirrored photo's (test-time
-    augmentation, see ``catdogkit.models.predict``).
+    models. ``class_names`` default to ``("cats", "dogs")``; pass the data's own
+    (``Datasets.class_names``). ``flip=True`` averages each prediction with the mirrored
+    photo's (test-time augmentation, see ``catdogkit.models.predict``).
 
     Introduced in lesson 02 (building a CNN).
     """
-    from catdogkit.models import predict
     check_image_size(model, dataset)
-    class_names = list(class_names or ["cats", "dogs"])
-    labels, probs = [], []
-    for images, batch_labels in dataset:
-        probs.append(predict(model, images, flip=flip))
-        labels.append(np.asarray(batch_labels).reshape(-1))
-    if not labels:
+    class_names = list(class_names or CLASS_NAMES)
+    accuracy, loss = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryCrossentropy()
+    per_class = [(keras.metrics.BinaryAccuracy(), keras.metrics.Sum()) for _ in class_names]
+    for images, labels in dataset:
+        y = np.asarray(labels, dtype="float32").reshape(-1)
+        p = models.predict(model, images, flip=flip)
+        accuracy.update_state(y, p)
+        loss.update_state(y[:, None], p[:, None])
+        for index, (right, count) in enumerate(per_class):
+            mask = (y == index).astype("float32")
+            right.update_state(y, p, sample_weight=mask)
+            count.update_state(mask)
+    n = int(sum(float(count.result()) for _, count in per_class))
+    if n == 0:
         raise CatDogKitError("no photos to evaluate on")
-    y = np.concatenate(labels).astype(int)
-    p = np.clip(np.concatenate(probs).reshape(-1), 1e-7, 1 - 1e-7)
-    correct = (p > 0.5).astype(int) == y
-    per_class = {}
-    for index, name in enumerate(class_names):
-        mask = y == index
-        per_class[name] = {"n": int(mask.sum()), "correct": int(correct[mask].sum()),
-                           "accuracy": float(correct[mask].mean()) if mask.any() else math.nan}
-    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-    return {"accuracy": float(correct.mean()), "loss": float(loss), "n": int(len(y)),
-            "per_class": per_class}
+    counts = {}
+    for name, (right, count) in zip(class_names, per_class):
+        total = int(float(count.result()))
+        share = float(right.result()) if total else float("nan")
+        counts[name] = {"n": total, "correct": round(share * total) if total else 0,
+                        "accuracy": share}
+    return {"accuracy": float(accuracy.result()), "loss": float(loss.result()), "n": n,
+            "per_class": counts}
 
 
 def _data_key(root):
-    # The cache key follows the photos: their names, sizes and dates, not just the folder.
+    # Names and sizes, not dates: Colab draws the sample and extracts archives afresh in
+    # every session, and a model kept on Drive must still be found by the next one.
     digest = hashlib.sha256()
     for path in sorted(Path(root).rglob("*")):
         if path.is_file():
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            digest.update(f"{path.relative_to(root)}:{path.stat().st_size}".encode())
     return digest.hexdigest()[:12]
 
 
+def _finished(folder, epochs):
+    """True when ``folder`` holds ``epochs`` epochs and the model.keras written after them."""
+    model, history = folder / MODEL, folder / HISTORY
+    return (model.exists() and history.exists() and len(load_history(folder)["epoch"]) >= epochs
+            and model.stat().st_mtime_ns >= history.stat().st_mtime_ns)
+
+
 def lesson_model(name="original", data=None, *, epochs=None, image_size=150, seed=LESSON_SEED,
-                 progress="auto"):
-    """The lesson's trained ``"original"`` or ``"improved"`` network, trained once and cached.
+                 callbacks=None):
+    """The lesson's trained ``"original"`` or ``"improved"`` network, trained once and kept.
 
     ``data`` is a photo folder (default: the embedded lesson sample). The trained model
-    is kept in ``cache_dir("models", ...)`` under a key made of the model name, the
-    photos, the epochs, the image size and the seed, so a second lesson, widget or Voila
-    page gets it at once; a training interrupted half-way resumes.
+    is kept in :func:`lesson_models_dir` (your Google Drive when it is mounted in Colab,
+    else the cache) under a key made of the model name, the photos, the epochs, the
+    image size and the seed, so a second lesson, widget, Voila page or Colab session gets
+    it at once; a training interrupted half-way resumes. ``callbacks`` as in :func:`train`.
 
-    Introduced in lesson 02 (building a CNN).
+    Introduced in lesson 03 (visualizing feature maps).
     """
-    from catdogkit import models
     from catdogkit.data import load_datasets
     if name not in LESSON_EPOCHS:
         raise CatDogKitError(f"unknown lesson model {name!r}: use 'original' or 'improved'")
@@ -351,19 +275,35 @@ def lesson_model(name="original", data=None, *, epochs=None, image_size=150, see
         data = make_sample()
     root = Path(data)
     epochs = LESSON_EPOCHS[name] if epochs is None else int(epochs)
-    key = f"{name}-{_data_key(root)}-e{epochs}-s{image_size}-seed{seed}"
-    folder = runtime.cache_dir("models", key)
-    if (folder / MODEL).exists():
-        history = load_history(folder)
-        if len(history["epoch"]) >= epochs:
-            return models.load_model(folder / MODEL)
+    folder = lesson_models_dir(f"{name}-{_data_key(root)}-e{epochs}-s{image_size}-seed{seed}")
+    where = "your Google Drive, for every later session" if _on_drive("models") else "the cache"
+    if _finished(folder, epochs):
+        if where != "the cache":
+            print(f"The lesson's {name} network comes from {where}: {folder}", flush=True)
+        return models.load_model(folder)
+    print(f"Training the lesson's {name} network for {epochs} epochs, once; it is kept in "
+          f"{where}: {folder}", flush=True)
     datasets = load_datasets(root, image_size=image_size, seed=seed)
-    keras.utils.set_random_seed(seed)
-    shape = (image_size, image_size, 3)
-    if name == "original":
-        model = models.original_cnn(shape)
-    else:
-        steps = epochs * max(1, int(datasets.train.cardinality()))
-        model = models.improved_cnn(shape, total_steps=steps, seed=seed)
-    train(model, datasets, epochs=epochs, out=folder, progress=progress)
+    model = models.build(name, (image_size, image_size, 3), epochs=epochs,
+                         steps_per_epoch=int(datasets.train.cardinality()), seed=seed)
+    train(model, datasets, epochs=epochs, out=folder, callbacks=callbacks)
     return model
+
+
+def prepare_lessons(data=None, *, callbacks=None):
+    """Train, once, everything the lessons train, so that every lesson opens quickly.
+
+    The class network and the improved network of lessons 03-07 (:func:`lesson_model`)
+    and lesson 02's own run (:func:`lesson02_run`), on ``data`` (default: what
+    :func:`catdogkit.data.find_data` finds). What is already kept is loaded, not trained
+    again. For servers (``catdogkit serve``, a JupyterHub) before students arrive.
+    Returns ``{what: model name or folder}``.
+    """
+    from catdogkit.data import find_data, load_datasets
+    root = find_data(data, announce=lambda _message: None).root
+    done = {name: lesson_model(name, root, callbacks=callbacks).name for name in LESSON_EPOCHS}
+    run = lesson02_run()
+    train(models.build("original"), load_datasets(root), epochs=run.epochs + run.more_epochs,
+          out=run.folder, callbacks=callbacks)
+    done["lesson 02"] = str(run.folder)
+    return done

@@ -1,4 +1,5 @@
-"""Training: learning on the sample, checkpoints, resume after a kill, history, strategies, cache."""
+"""Training: learning on the sample, backups, resume after a kill, history, strategies, cache."""
+import ast
 import json
 import os
 import signal
@@ -6,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,8 +38,7 @@ SCRIPT = textwrap.dedent("""
     labels = (rng.uniform(size=64) > 0.5).astype("float32")
     data = (tf.data.Dataset.from_tensor_slices((photos, labels)).batch(8),
             tf.data.Dataset.from_tensor_slices((photos[:16], labels[:16])).batch(8))
-    keras.utils.set_random_seed(0)
-    model = models.original_cnn((48, 48, 3))
+    model = models.build("original", (48, 48, 3), seed=0)
 
     class Slow(keras.callbacks.Callback):
         # Long enough epochs that the test can kill the process in the middle of one.
@@ -47,8 +48,8 @@ SCRIPT = textwrap.dedent("""
     strategy = None
     if sys.argv[4] == "2cpu":
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    history = training.train(model, data, epochs=epochs, out=out, progress="lines",
-                             strategy=strategy, callbacks=[Slow()])
+    history = training.train(model, data, epochs=epochs, out=out, strategy=strategy,
+                             callbacks=[Slow()])
     print(json.dumps({"epochs": history["epoch"], "loss": history["loss"],
                       "replicas": (strategy or tf.distribute.get_strategy()).num_replicas_in_sync,
                       "iterations": int(model.optimizer.iterations)}))
@@ -63,6 +64,24 @@ def random_data():
     labels = (rng.uniform(size=64) > 0.5).astype("float32")
     return (tf.data.Dataset.from_tensor_slices((photos, labels)).batch(8),
             tf.data.Dataset.from_tensor_slices((photos[:16], labels[:16])).batch(8))
+
+
+def backed_up_epochs(out):
+    """Epochs Keras's backup in ``out`` holds (0 while there is none, or it is being written)."""
+    try:
+        return json.loads((out / training.BACKUP / "training_metadata.json").read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def poll(condition, seconds):
+    """True as soon as ``condition()`` holds, False after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def start(tmp_path, out, epochs, pause, devices="1cpu"):
@@ -84,14 +103,10 @@ def learnable_sample():
 @pytest.mark.slow
 @pytest.mark.parametrize("name,epochs", [("original", 12), ("improved", 8)])
 def test_both_networks_learn_to_beat_chance(name, epochs, learnable_sample, tmp_path):
-    keras.utils.set_random_seed(0)
     data = learnable_sample
-    if name == "original":
-        model = models.original_cnn((64, 64, 3))
-    else:
-        steps = epochs * int(data.train.cardinality())
-        model = models.improved_cnn((64, 64, 3), total_steps=steps, seed=0)
-    history = training.train(model, data, epochs=epochs, out=tmp_path, progress=None)
+    model = models.build(name, (64, 64, 3), epochs=epochs,
+                         steps_per_epoch=int(data.train.cardinality()), seed=0)
+    history = training.train(model, data, epochs=epochs, out=tmp_path, callbacks=[])
     assert history["epoch"] == list(range(1, epochs + 1))
     result = training.evaluate(model, data.validation, data.class_names)
     assert result["n"] == 200
@@ -104,12 +119,8 @@ def test_both_networks_learn_to_beat_chance(name, epochs, learnable_sample, tmp_
 def test_resume_after_a_kill_continues_from_the_last_completed_epoch(tmp_path):
     out = tmp_path / "run"
     process = start(tmp_path, out, epochs=4, pause=0.4)
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        if (out / training.HISTORY).exists() and training.load_history(out)["epoch"]:
-            break
-        time.sleep(0.1)
-    time.sleep(1.0)  # well inside the next epoch (8 steps of at least 0.4 s)
+    # Kill as soon as epoch 1 is backed up: inside epoch 2 (8 steps of at least 0.4 s).
+    assert poll(lambda: backed_up_epochs(out) >= 1 or process.poll() is not None, 180)
     assert process.poll() is None, process.stdout.read()
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -118,38 +129,75 @@ def test_resume_after_a_kill_continues_from_the_last_completed_epoch(tmp_path):
     assert 1 <= done < 4
 
     model = models.original_cnn((48, 48, 3))
-    history = training.train(model, random_data(), epochs=4, out=out, progress=None)
+    history = training.train(model, random_data(), epochs=4, out=out, callbacks=[])
     assert history["epoch"] == [1, 2, 3, 4]  # no gap, no repeat
     assert history["loss"][:done] == before["loss"]
     assert training.load_history(out) == history
     # Optimizer state came back: exactly 4 epochs x 8 steps, the killed partial epoch not counted.
     assert int(model.optimizer.iterations) == 32
-    assert list(out.glob("checkpoint-*.keras")) == [out / "checkpoint-0004.keras"]
+    assert backed_up_epochs(out) == 4
     reloaded = models.load_model(out)
     photos = np.random.default_rng(3).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
     np.testing.assert_array_equal(reloaded.predict(photos, verbose=0), model.predict(photos, verbose=0))
 
 
+@pytest.mark.slow
 def test_more_epochs_continue_and_fewer_just_load(tmp_path, capsys):
     model = models.original_cnn((48, 48, 3))
-    training.train(model, random_data(), epochs=1, out=tmp_path, progress="lines")
-    assert "epoch 1/1" in capsys.readouterr().out
+    training.train(model, random_data(), epochs=1, out=tmp_path)
+    assert "epoch 1/1" in capsys.readouterr().out  # callbacks=None: one line per epoch
     again = models.original_cnn((48, 48, 3))
-    history = training.train(again, random_data(), epochs=2, out=tmp_path, progress="lines")
+    history = training.train(again, random_data(), epochs=2, out=tmp_path)
     printed = capsys.readouterr().out
     assert "resuming from epoch 1" in printed and "epoch 2/2" in printed and "epoch 1/2" not in printed
     assert history["epoch"] == [1, 2] and set(history) >= {"loss", "accuracy", "val_loss", "seconds"}
     third = models.original_cnn((48, 48, 3))
-    assert training.train(third, random_data(), epochs=2, out=tmp_path, progress=None) == history
+    assert training.train(third, random_data(), epochs=2, out=tmp_path, callbacks=[]) == history
     np.testing.assert_array_equal(third.get_weights()[0], again.get_weights()[0])
+    assert int(third.optimizer.iterations) == int(again.optimizer.iterations) == 16
 
 
+@pytest.mark.slow
+def test_given_callbacks_replace_the_printed_lines(tmp_path, capsys):
+    seen = []
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(epoch + 1)
+
+    training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=2, out=tmp_path,
+                   callbacks=[Epochs()])
+    assert seen == [1, 2] and "epoch 1/2" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_resume_false_starts_afresh(tmp_path):
+    training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=1, out=tmp_path,
+                   callbacks=[])
+    fresh = models.original_cnn((48, 48, 3))
+    history = training.train(fresh, random_data(), epochs=1, out=tmp_path, callbacks=[],
+                             resume=False)
+    assert history["epoch"] == [1] and int(fresh.optimizer.iterations) == 8
+
+
+@pytest.mark.slow
+def test_a_torn_backup_falls_back_to_the_previous_epoch(tmp_path):
+    training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=2, out=tmp_path,
+                   callbacks=[])
+    # A kill while Keras rewrote its metadata file: the epoch-1 pair is used, epoch 2 redone.
+    (tmp_path / training.BACKUP / "training_metadata.json").write_text('{"epo')
+    model = models.original_cnn((48, 48, 3))
+    history = training.train(model, random_data(), epochs=2, out=tmp_path, callbacks=[])
+    assert history["epoch"] == [1, 2] and int(model.optimizer.iterations) == 16
+
+
+@pytest.mark.slow
 def test_a_folder_of_another_model_is_refused(tmp_path):
     training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=1, out=tmp_path,
-                   progress=None)
+                   callbacks=[])
     with pytest.raises(CatDogKitError, match="another --out"):
-        training.train(models.improved_cnn((48, 48, 3)), random_data(), epochs=2, out=tmp_path,
-                       progress=None)
+        training.train(models.build("improved", (48, 48, 3)), random_data(), epochs=2,
+                       out=tmp_path, callbacks=[])
 
 
 @pytest.mark.slow
@@ -165,8 +213,7 @@ def test_two_replica_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 def test_photos_of_another_size_are_a_clear_error(tmp_path):
     with pytest.raises(CatDogKitError, match="image_size=64"):
-        training.train(models.original_cnn((64, 64, 3)), random_data(), epochs=1, out=tmp_path,
-                       progress=None)
+        training.train(models.original_cnn((64, 64, 3)), random_data(), epochs=1, out=tmp_path)
     with pytest.raises(CatDogKitError, match="takes 64x64"):
         training.evaluate(models.original_cnn((64, 64, 3)), random_data()[1])
 
@@ -176,38 +223,89 @@ def test_choose_strategy_is_the_default_on_one_cpu():
     assert training.choose_strategy() is tf.distribute.get_strategy()
 
 
-def test_evaluate_counts_per_class():
+def test_evaluate_counts_per_class_and_matches_a_hand_count():
     model = models.original_cnn((48, 48, 3))
-    result = training.evaluate(model, random_data()[0], ["cats", "dogs"])
-    assert result["n"] == 64 and 0 <= result["accuracy"] <= 1 and result["loss"] > 0
-    assert sum(c["correct"] for c in result["per_class"].values()) == round(result["accuracy"] * 64)
+    photos, labels = (np.concatenate([np.asarray(t) for t in part])
+                      for part in zip(*random_data()[0]))
+    result = training.evaluate(model, random_data()[0], ["gatos", "perros"])
+    p = models.predict(model, photos)
+    right = (p > 0.5) == (labels == 1)
+    assert result["n"] == 64 and result["accuracy"] == pytest.approx(right.mean())
+    assert result["per_class"]["perros"]["n"] == int(labels.sum())
+    assert result["per_class"]["perros"]["correct"] == int(right[labels == 1].sum())
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    by_hand = -np.mean(labels * np.log(q) + (1 - labels) * np.log(1 - q))
+    assert result["loss"] == pytest.approx(by_hand, rel=1e-4)
 
 
 def test_unwritable_out_is_a_clear_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(CatDogKitError, match="cannot write"):
         training.train(models.original_cnn((48, 48, 3)), random_data(), epochs=1,
-                       out=tmp_path / "file" / "run", progress=None)
+                       out=tmp_path / "file" / "run")
 
 
+@pytest.mark.slow
 def test_lesson_model_trains_once_then_comes_from_the_cache(tiny_sample, tmp_path, monkeypatch):
     monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
-    first = training.lesson_model("original", tiny_sample, epochs=1, image_size=64, progress=None)
+    first = training.lesson_model("original", tiny_sample, epochs=1, image_size=64, callbacks=[])
     folders = list((tmp_path / "models").iterdir())
     assert len(folders) == 1 and folders[0].name.startswith("original-")
     # A second call must load the cached model, never train again.
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("lesson_model trained twice"))
-    second = training.lesson_model("original", tiny_sample, epochs=1, image_size=64, progress=None)
+    second = training.lesson_model("original", tiny_sample, epochs=1, image_size=64)
     np.testing.assert_array_equal(first.get_weights()[-1], second.get_weights()[-1])
+
+
+def test_an_unknown_lesson_model_is_a_clear_error(tiny_sample):
     with pytest.raises(CatDogKitError, match="unknown lesson model"):
         training.lesson_model("vgg", tiny_sample)
 
 
-def test_progress_choices():
-    from catdogkit.widgets import TrainingMonitor
-    assert isinstance(training._progress_callbacks("widget", 2)[0], TrainingMonitor)
-    assert training._progress_callbacks(None, 2) == []
-    # pytest is no notebook kernel: "auto" means one line per epoch.
-    assert type(training._progress_callbacks("auto", 2)[0]).__name__ == "_EpochLine"
-    with pytest.raises(CatDogKitError, match="progress"):
-        training._progress_callbacks("bars", 2)
+@pytest.mark.slow
+def test_in_colab_with_drive_lesson_models_are_kept_on_drive(tiny_sample, tmp_path, monkeypatch,
+                                                             capsys):
+    from catdogkit import runtime
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path / "vm-cache"))
+    monkeypatch.setattr(runtime, "in_colab", lambda: True)
+    monkeypatch.setattr(training, "DRIVE", tmp_path / "MyDrive")
+    (tmp_path / "MyDrive").mkdir()
+    training.lesson_model("original", tiny_sample, epochs=1, image_size=64, callbacks=[])
+    assert "Google Drive" in capsys.readouterr().out
+    kept = list((tmp_path / "MyDrive" / "catdogkit" / "models").iterdir())
+    assert len(kept) == 1 and (kept[0] / training.MODEL).is_file()
+    # A new session: a fresh VM cache, the same photos drawn again with new dates.
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path / "next-session"))
+    for photo in Path(tiny_sample).rglob("*.jpg"):
+        os.utime(photo)
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
+    training.lesson_model("original", tiny_sample, epochs=1, image_size=64)
+    assert "comes from your Google Drive" in capsys.readouterr().out
+
+
+def test_prepare_lessons_trains_the_lesson_models_and_lesson02s_run(tiny_sample, monkeypatch):
+    from types import SimpleNamespace
+    from catdogkit import data
+    asked, trained = [], []
+    monkeypatch.setattr(training, "lesson_model", lambda name, root, callbacks=None:
+                        asked.append((name, Path(root))) or SimpleNamespace(name=f"{name}_cnn"))
+    monkeypatch.setattr(training, "train", lambda model, datasets, *, epochs, out, callbacks:
+                        trained.append((model.name, epochs, out)))
+    monkeypatch.setattr(data, "load_datasets", lambda root: root)
+    done = training.prepare_lessons(tiny_sample)
+    run = training.lesson02_run()
+    assert (run.epochs, run.more_epochs) == (6, 2)
+    assert asked == [("original", Path(tiny_sample)), ("improved", Path(tiny_sample))]
+    assert trained == [("original_cnn", 8, run.folder)]
+    assert done["lesson 02"] == str(run.folder) and done["improved"] == "improved_cnn"
+
+
+def test_the_core_imports_no_widget_and_models_no_training():
+    package = Path(training.__file__).parent
+    for module, forbidden in (("training", "catdogkit.widgets"), ("checkpoints", "catdogkit.widgets"),
+                              ("models", "catdogkit.training"), ("models", "catdogkit.checkpoints")):
+        tree = ast.parse((package / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                     for alias in node.names}
+        assert not any(name and name.startswith(forbidden) for name in imported), (module, forbidden)

@@ -7,25 +7,34 @@ from pathlib import Path
 
 from catdogkit.errors import CatDogKitError
 
-MODELS = ("original", "improved")
+# Networks the command line trains from scratch (transfer learning needs a download: lesson 07).
+MODELS = ("original", "class-augmented", "improved")
+LESSON_MODELS = ("original", "improved")
 
 
 def register(subparsers):
     train = subparsers.add_parser(
-        "train", help="train the class network or the improved one on a photo folder",
+        "train", help="train the class network, the book's augmented one or the improved one",
         description="Train a network and write it to OUT/model.keras. Every epoch is "
-                    "checkpointed in OUT: run the same command again after an interruption "
-                    "and it resumes after the last completed epoch.")
+                    "backed up in OUT: run the same command again after an interruption "
+                    "and it resumes after the last completed epoch. Without --epochs and "
+                    "--image-size each network follows its measured recipe "
+                    "(catdogkit.models.RECIPES; improved: 36 epochs at 112 px, photos "
+                    "cached on disk).")
     train.add_argument("--model", choices=MODELS, default="original",
-                       help="original: the class-manual CNN; improved: lesson 07's network")
+                       help="original: the class-manual CNN; class-augmented: it with "
+                            "augmentation and Dropout 0.5 (the Keras book's second model); "
+                            "improved: lesson 07's network")
     train.add_argument("--data", metavar="PATH", default=None,
                        help="photo folder with train/ and validation/ (default: the usual "
                             "search, ending with the embedded sample)")
-    train.add_argument("--epochs", type=int, default=10, help="epochs in total (default 10)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="epochs in total (default: the recipe's, e.g. 36 for improved)")
     train.add_argument("--out", metavar="DIR", required=True,
                        help="folder for checkpoints, history.json and model.keras")
-    train.add_argument("--image-size", type=int, default=150,
-                       help="photos are resized to this square size (default 150)")
+    train.add_argument("--image-size", type=int, default=None,
+                       help="photos are resized to this square size (default: the recipe's, "
+                            "150 for original, 112 for improved)")
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--seed", type=int, default=1337)
     train.set_defaults(run=run_train)
@@ -33,7 +42,9 @@ def register(subparsers):
     evaluate = subparsers.add_parser(
         "evaluate", help="accuracy of a trained model on a photo folder",
         description="Print accuracy, loss and counts per class of a model on the test "
-                    "photos (validation when there is no test/ folder).")
+                    "photos (validation when there is no test/ folder). A folder of class "
+                    "folders (cats/, dogs/ or any two names), or one holding only test/, "
+                    "is evaluated whole.")
     evaluate.add_argument("--model", metavar="FILE_OR_DIR", required=True,
                           help="a .keras file or a folder written by `catdogkit train`")
     evaluate.add_argument("--data", metavar="PATH", default=None)
@@ -51,16 +62,17 @@ def register(subparsers):
         "demo", help="train the class network on the built-in sample photos",
         description="Train the class-manual network on the embedded sample (cached after "
                     "the first run) and print its validation accuracy.")
-    demo.add_argument("--model", choices=MODELS, default="original")
+    demo.add_argument("--model", choices=LESSON_MODELS, default="original")
     demo.add_argument("--epochs", type=int, default=None,
                       help="default: the lessons' setting")
     demo.set_defaults(run=run_demo)
 
 
-def _datasets(path, image_size, batch_size=32, seed=1337):
+def _datasets(path, image_size, batch_size=32, seed=1337, cache=False):
     from catdogkit.data import find_data, load_datasets
     root = find_data(path).root
-    datasets = load_datasets(root, image_size=image_size, batch_size=batch_size, seed=seed)
+    datasets = load_datasets(root, image_size=image_size, batch_size=batch_size, seed=seed,
+                             cache=cache or None)
     if len(datasets.class_names) != 2:
         raise CatDogKitError(f"{root} has {len(datasets.class_names)} class folder(s) "
                              f"{list(datasets.class_names)}: the networks need two, "
@@ -70,23 +82,50 @@ def _datasets(path, image_size, batch_size=32, seed=1337):
 
 def run_train(args):
     from catdogkit import models, training
+    recipe = models.RECIPES[args.model]
+    epochs = recipe["epochs"] if args.epochs is None else args.epochs
+    size = recipe["image_size"] if args.image_size is None else args.image_size
     out = training.writable_folder(args.out)
-    if args.epochs < 1:
-        raise CatDogKitError(f"--epochs {args.epochs}: train for at least one epoch")
-    datasets = _datasets(args.data, args.image_size, args.batch_size, args.seed)
-    import keras
-    keras.utils.set_random_seed(args.seed)
-    shape = (args.image_size, args.image_size, 3)
-    if args.model == "original":
-        model = models.original_cnn(shape)
-    else:
-        steps = args.epochs * max(1, int(datasets.train.cardinality()))
-        model = models.improved_cnn(shape, total_steps=steps, seed=args.seed)
-    training.train(model, datasets, epochs=args.epochs, out=out, progress="lines")
+    if epochs < 1:
+        raise CatDogKitError(f"--epochs {epochs}: train for at least one epoch")
+    print(f"{args.model}: {epochs} epochs at {size}x{size} px"
+          + (", photos cached on disk after the first epoch" if recipe["cache"] else ""), flush=True)
+    datasets = _datasets(args.data, size, args.batch_size, args.seed, recipe["cache"])
+    model = models.build(args.model, (size, size, 3), epochs=epochs,
+                         steps_per_epoch=int(datasets.train.cardinality()), seed=args.seed)
+    training.train(model, datasets, epochs=epochs, out=out)
     result = training.evaluate(model, datasets.validation, datasets.class_names)
     print(f"validation accuracy {result['accuracy']:.3f} on {result['n']} photos")
     print(f"model saved to {Path(out) / training.MODEL}")
     return 0
+
+
+def _evaluation_photos(path, size, split):
+    """``(dataset, class_names, split, what)``: the photos to evaluate on, their split
+    (``"all"`` for a whole folder) and a phrase naming them.
+
+    A folder of class folders (no train/validation split) is evaluated whole; so is a
+    folder holding only test/. Otherwise ``split`` (default: test, else validation).
+    """
+    from catdogkit.data import find_data
+    from catdogkit.data.layouts import SPLIT_ALIASES
+    root = Path(find_data(path).root)
+    splits = {SPLIT_ALIASES[p.name.lower()]: p for p in root.iterdir()
+              if p.is_dir() and p.name.lower() in SPLIT_ALIASES}
+    if set(splits) == {"test"} and split in (None, "test"):
+        root = splits["test"]
+    datasets = _datasets(root, size)
+    if datasets.report.made_split:
+        if split is not None:
+            raise CatDogKitError(f"{root} has no {split}/ folder: leave --split out to "
+                                 "evaluate every photo in it")
+        every = datasets.train.concatenate(datasets.validation)
+        return every, datasets.class_names, "all", f"photos, every one in {root}"
+    split = split or ("test" if datasets.test is not None else "validation")
+    dataset = getattr(datasets, split)
+    if dataset is None:
+        raise CatDogKitError(f"the photos have no {split}/ folder")
+    return dataset, datasets.class_names, split, f"{split} photos"
 
 
 def run_evaluate(args):
@@ -96,14 +135,10 @@ def run_evaluate(args):
     if args.image_size is not None and args.image_size != size:
         raise CatDogKitError(f"--image-size {args.image_size} does not match the model, "
                              f"which takes {size}x{size} photos: leave --image-size out")
-    datasets = _datasets(args.data, size)
-    split = args.split or ("test" if datasets.test is not None else "validation")
-    dataset = getattr(datasets, split)
-    if dataset is None:
-        raise CatDogKitError(f"the photos have no {split}/ folder")
-    result = training.evaluate(model, dataset, datasets.class_names, flip=args.flip)
+    dataset, class_names, split, what = _evaluation_photos(args.data, size, args.split)
+    result = training.evaluate(model, dataset, class_names, flip=args.flip)
     result.update(model=model.name, split=split)
-    print(f"{model.name} on {result['n']} {split} photos: accuracy {result['accuracy']:.3f}, "
+    print(f"{model.name} on {result['n']} {what}: accuracy {result['accuracy']:.3f}, "
           f"loss {result['loss']:.3f}")
     for name, counts in result["per_class"].items():
         print(f"  {name}: {counts['correct']}/{counts['n']} right")
@@ -117,7 +152,7 @@ def run_demo(args):
     from catdogkit.data import load_datasets
     from catdogkit.sample import make_sample
     root = make_sample()
-    model = training.lesson_model(args.model, root, epochs=args.epochs, progress="lines")
+    model = training.lesson_model(args.model, root, epochs=args.epochs)
     datasets = load_datasets(root, image_size=model.input_shape[1])
     result = training.evaluate(model, datasets.validation, datasets.class_names)
     print(f"{model.name}: validation accuracy {result['accuracy']:.3f} on {result['n']} "
