@@ -213,6 +213,15 @@ def _stream(items, *, image_size, batch_size, seed, training, cache_file, augmen
     return dataset.prefetch(_PREFETCH_BATCHES)
 
 
+def _provenance(items, image_size, batch_size, seed, augment):
+    """A digest of the photo files (path, size, modification time, label) and the settings."""
+    digest = hashlib.sha256(f"{image_size}:{batch_size}:{seed}:{bool(augment)}".encode())
+    for path, label, _convert in items:
+        stat = os.stat(path)
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{label}\n".encode())
+    return digest.hexdigest()
+
+
 def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augment=False,
                   cache=None, announce=print):
     """Streamed ``tf.data`` datasets for the train, validation and (if present) test photos.
@@ -242,5 +251,9 @@ def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augmen
             training=split == "train",
             cache_file=_cache_path(cache, report, split, image_size) if cache else None,
             augment=augment_layers if split == "train" else None)
+        # What the stream holds, so views computed from it can be kept (catdogkit.viewcache).
+        streams[split].catdogkit_source = _provenance(
+            items, image_size, batch_size, seed if split == "train" else None,
+            augment and split == "train")
     return Datasets(streams["train"], streams["validation"], streams.get("test"), report.class_names,
                     report.splits, len(report.unusable), report.root, report)

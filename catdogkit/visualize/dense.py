@@ -5,6 +5,7 @@ Introduced in lesson 04 (dense layers).
 import numpy as np
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.viewcache import remember
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.layers import check_layer, layer_table
 
@@ -48,6 +49,11 @@ def dense_activations(model, photos, layer="dense", batch_size=64):
     Introduced in lesson 04 (dense layers).
     """
     check_layer(model, layer, "vector")
+    return remember("dense_activations", lambda: _dense_activations(model, photos, layer, batch_size),
+                    model, photos, layer)
+
+
+def _dense_activations(model, photos, layer, batch_size):
     if isinstance(photos, np.ndarray) or isinstance(photos, (list, tuple)):
         batch = np.asarray(photos)
         parts = [layer_outputs(model, batch[i:i + batch_size], [layer])[layer]
