@@ -18,10 +18,12 @@ def trained(tiny_sample, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_writes_a_keras_model(trained):
     assert (trained / "model.keras").is_file() and (trained / "history.json").is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_json_last_line(trained, tiny_sample, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--model", str(trained), "--data", str(tiny_sample), "--json"]) == 0
@@ -62,12 +64,14 @@ def test_unwritable_out(tiny_sample, tmp_path, capsys):
          str(tmp_path / "file" / "run"), "--image-size", "64"], capsys)
 
 
+@pytest.mark.slow
 def test_image_size_that_does_not_match_the_model(trained, tiny_sample, capsys):
     err = error_of(["evaluate", "--model", str(trained), "--data", str(tiny_sample),
                     "--image-size", "150"], capsys)
     assert "64x64" in err
 
 
+@pytest.mark.slow
 def test_resuming_into_a_folder_of_another_size(trained, tiny_sample, capsys):
     err = error_of(["train", "--data", str(tiny_sample), "--epochs", "2", "--out", str(trained),
                     "--image-size", "48"], capsys)
@@ -89,3 +93,58 @@ def test_demo_trains_the_class_network_on_the_sample_and_beats_chance(capsys):
     assert line.startswith("original_cnn: validation accuracy"), line
     accuracy = float(line.split("accuracy ")[1].split()[0])
     assert accuracy > 0.6, f"the class network should beat chance on the sample: {line}"
+
+
+def classes_only(tiny_sample, target, split="validation"):
+    """A folder of class folders only (no split), as a user's own test photos often are."""
+    for name in ("cats", "dogs"):
+        shutil.copytree(tiny_sample / split / name, target / name)
+    return target
+
+
+@pytest.mark.slow
+def test_evaluate_takes_every_photo_of_a_folder_of_class_folders(trained, tiny_sample, tmp_path,
+                                                                 capsys):
+    folder = classes_only(tiny_sample, tmp_path / "mine")
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(trained), "--data", str(folder), "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["n"] == 40 and result["split"] == "all"
+    assert {name: c["n"] for name, c in result["per_class"].items()} == {"cats": 20, "dogs": 20}
+    assert f"every one in {folder}" in out
+
+
+@pytest.mark.slow
+def test_evaluate_takes_a_folder_holding_only_test_whole(trained, tiny_sample, tmp_path, capsys):
+    classes_only(tiny_sample, tmp_path / "held_out" / "test", split="test")
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(trained), "--data", str(tmp_path / "held_out"),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 40 and result["split"] == "all"
+
+
+def test_train_improved_without_options_follows_the_recipe(tiny_sample, tmp_path, monkeypatch,
+                                                           capsys):
+    from catdogkit import models, training
+    asked = []
+    monkeypatch.setattr(training, "train", lambda model, data, *, epochs, out:
+                        asked.append((model.name, model.input_shape[1:3], epochs)))
+    assert main(["train", "--model", "improved", "--data", str(tiny_sample),
+                 "--out", str(tmp_path / "run")]) == 0
+    recipe = models.RECIPES["improved"]
+    size = recipe["image_size"]
+    assert asked == [("improved_cnn", (size, size), recipe["epochs"])] == [("improved_cnn", (112, 112), 36)]
+    assert "photos cached on disk" in capsys.readouterr().out
+    assert main(["train", "--model", "improved", "--data", str(tiny_sample), "--epochs", "2",
+                 "--image-size", "64", "--out", str(tmp_path / "other")]) == 0
+    assert asked[-1] == ("improved_cnn", (64, 64), 2)
+
+
+@pytest.mark.slow
+def test_train_class_augmented(tiny_sample, tmp_path):
+    from catdogkit import models
+    assert main(["train", "--model", "class-augmented", "--data", str(tiny_sample), "--epochs", "1",
+                 "--image-size", "64", "--out", str(tmp_path)]) == 0
+    assert models.load_model(tmp_path).name == "class_augmented_cnn"

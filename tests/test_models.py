@@ -1,4 +1,5 @@
-"""The networks: the class-manual architecture exactly, layer names, .keras round trips, errors."""
+"""The networks: the class-manual architecture exactly, layer names, build by name, files, errors."""
+import json
 import warnings
 
 import numpy as np
@@ -99,8 +100,69 @@ def test_load_model_explains_what_is_wrong(tmp_path):
     with pytest.raises(CatDogKitError, match="not a Keras model"):
         models.load_model(tmp_path / "notes.keras")
     (tmp_path / "old.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
-    with pytest.raises(CatDogKitError, match="HDF5"):
+    with pytest.raises(CatDogKitError, match="could not be loaded as an HDF5"):
         models.load_model(tmp_path / "old.h5")
     (tmp_path / "empty").mkdir()
     with pytest.raises(CatDogKitError, match="no trained model"):
         models.load_model(tmp_path / "empty")
+
+
+def test_build_makes_every_network_by_name_with_its_recipe():
+    assert [layer.name for layer in models.build("original").layers][:2] == ["photo", "rescale"]
+    assert models.build("original").input_shape == (None, 150, 150, 3)
+    assert models.build("improved").input_shape[1] == models.RECIPES["improved"]["image_size"] == 112
+    with pytest.raises(CatDogKitError, match="unknown network"):
+        models.build("vgg")
+
+
+def test_build_sizes_the_improved_schedule_from_epochs_and_steps():
+    model = models.build("improved", (64, 64, 3), epochs=10, steps_per_epoch=20)
+    schedule = model.optimizer.learning_rate_schedule if hasattr(
+        model.optimizer, "learning_rate_schedule") else model.optimizer._learning_rate
+    assert schedule.decay_steps + schedule.warmup_steps == pytest.approx(200, abs=1)
+
+
+def test_build_with_a_seed_builds_the_same_weights():
+    first, second = (models.build("original", (48, 48, 3), seed=3) for _ in range(2))
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+
+
+def test_class_augmented_is_the_books_second_model():
+    model = models.build("class-augmented")
+    names = [layer.name for layer in model.layers]
+    assert model.name == "class_augmented_cnn" and model.count_params() == models.ORIGINAL_PARAMS
+    assert names[:3] == ["photo", "augmentation", "rescale"]
+    assert names.index("flatten") < names.index("dropout") < names.index("dense")
+    assert model.get_layer("dropout").rate == 0.5
+    photos = np.random.default_rng(0).uniform(0, 255, (2, 150, 150, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(photos, verbose=0), model.predict(photos, verbose=0))
+
+
+def small_h5(path):
+    model = models.original_cnn((48, 48, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "HDF5 ... is considered legacy"
+        model.save(path)
+    return model
+
+
+def test_an_h5_model_keras_can_read_loads(tmp_path):
+    model = small_h5(tmp_path / "class.h5")
+    loaded = models.load_model(tmp_path / "class.h5", announce=pytest.fail)
+    photos = np.random.default_rng(4).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(photos, verbose=0), model.predict(photos, verbose=0))
+
+
+def test_a_keras2_h5_with_lr_loads_without_its_optimizer_and_says_so(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    model = small_h5(tmp_path / "keras2.h5")
+    with h5py.File(tmp_path / "keras2.h5", "r+") as file:  # what Keras 2 wrote: "lr"
+        config = json.loads(file.attrs["training_config"])
+        optimizer = config["optimizer_config"]["config"]
+        optimizer["lr"] = optimizer.pop("learning_rate")
+        file.attrs["training_config"] = json.dumps(config)
+    said = []
+    loaded = models.load_model(tmp_path / "keras2.h5", announce=said.append)
+    assert len(said) == 1 and "without its optimizer" in said[0] and "'lr'" in said[0]
+    photos = np.random.default_rng(5).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(photos, verbose=0), model.predict(photos, verbose=0))
