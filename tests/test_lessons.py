@@ -1,15 +1,18 @@
 """The lesson notebooks: static checks on the committed files, then every lesson executed.
 
 Static checks (fast): no outputs in git, kernelspec ``python3``, a header with title,
-goals, run times, the "Open in Colab" badge made from ``catdogkit.lesson.REPOSITORY``,
-previous/next links and the exercise link; a parameters cell and the standard set-up
-cell; a summary and "try this" questions at the end; no function longer than 10 lines.
+goals, run times, previous/next links, and, in a cell tagged ``notebook-only`` (hidden in
+Voila pages by the catdogkit template), the "Open in Colab" badge made from
+``catdogkit.course.REPOSITORY`` and the exercise link; every notebook-only sentence tagged;
+a parameters cell and the standard set-up cell; a summary and "try this" questions at the
+end; no function longer than 10 lines; no class-name literals (the data names the classes).
 
 Execution (slow): every lesson runs top to bottom with nbclient in a fresh kernel on
 the embedded sample, two at a time, with shorter trainings set through its parameters
 cell (never by skipping cells). Any error output or any stderr output fails the lesson,
 including output captured inside ``Output`` widgets. Per-lesson times are written to
-``test-artifacts/lesson_timings.json`` and the executed notebooks to ``test-artifacts/lessons/``.
+``test-artifacts/lesson_timings.json`` (a record, not a limit: timings belong in
+benchmarks) and the executed notebooks to ``test-artifacts/lessons/``.
 """
 import ast
 import json
@@ -22,17 +25,22 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from catdogkit import lesson as kit_lesson
+from catdogkit import course
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS_DIR = REPO / "lessons"
 ARTIFACTS = REPO / "test-artifacts"
-LESSONS = kit_lesson.lesson_names()
+LESSONS = course.lesson_names()
 MAX_FUNCTION_LINES = 10
-#: The whole set must execute within this many seconds on the development machine.
-TOTAL_BUDGET_S = 600
-#: One lesson may not run longer than this (nbclient cell timeout as well).
+#: nbclient's cell timeout: a guard against a hung kernel, not a speed target.
 CELL_TIMEOUT_S = 420
+#: The same guard for the whole executed set (pytest-timeout).
+RUN_TIMEOUT_S = 1800
+#: The tag of cells that only make sense in a notebook (hidden in Voila pages).
+NOTEBOOK_ONLY = "notebook-only"
+#: Text that only makes sense in a notebook (Jupyter, Colab), never on a Voila page.
+NOTEBOOK_ONLY_TEXT = ("run the cells", "never need to change code", "colab-badge.svg",
+                      "open in colab", "../exercises/", "## set-up")
 
 #: A smaller embedded sample (150x150 like the lessons' own) for the lessons that train:
 #: the lessons run exactly as written, on fewer photos.
@@ -81,7 +89,7 @@ def python_source(cell_source):
 
 def test_the_lessons_folder_holds_exactly_the_kits_lessons():
     on_disk = sorted(path.stem for path in LESSONS_DIR.glob("*.ipynb"))
-    assert on_disk == sorted(LESSONS), "lessons/ and catdogkit.lesson.LESSONS disagree"
+    assert on_disk == sorted(LESSONS), "lessons/ and catdogkit.course.LESSONS disagree"
     for name in LESSONS:
         assert re.fullmatch(r"\d\d_[a-z0-9_]+", name), name
 
@@ -97,20 +105,58 @@ def test_committed_lesson_is_valid_and_has_no_outputs(name):
     assert "widgets" not in nb.metadata, f"{name}: saved widget state; strip it before committing"
 
 
+def header_cells(nb):
+    """The Markdown cells before the first code cell."""
+    first_code = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    return [cell for cell in nb.cells[:first_code] if cell.cell_type == "markdown"]
+
+
+def is_notebook_only(cell):
+    return NOTEBOOK_ONLY in cell.metadata.get("tags", [])
+
+
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_header_has_title_goals_run_times_badge_and_links(name):
-    header = markdown_cells(read(name))[0].source
+    cells = header_cells(read(name))
+    header = cells[0].source
     number = name[:2]
-    title = kit_lesson.lesson_title(name)
-    assert header.startswith(f"# Lesson {number} · {title}"), f"{name}: title line"
-    assert kit_lesson.colab_badge(name) in header, f"{name}: Open-in-Colab badge missing or stale"
-    assert kit_lesson.COLAB_BADGE_IMAGE in header
-    assert kit_lesson.navigation(name) in header, f"{name}: previous/next links missing or stale"
+    title = course.lesson_title(name)
+    # The Voila index shows "03 · Visualizing feature maps": the number, then this title.
+    assert header.startswith(f"# Lesson {number} · {title}\n"), f"{name}: title line"
+    assert not is_notebook_only(cells[0]), f"{name}: the title shows in Voila too"
+    assert course.navigation(name) in header, f"{name}: previous/next links missing or stale"
     assert re.search(r"you will learn", header, re.I), f"{name}: what the student learns"
     run_time = re.search(r"run time[^\n]*", header, re.I)
     assert run_time and "CPU" in run_time.group(0) and "GPU" in run_time.group(0), \
         f"{name}: expected run time on a CPU and on a Colab GPU"
-    assert "../exercises/" in header, f"{name}: link to the exercise"
+    notebook_only = "\n".join(cell.source for cell in cells if is_notebook_only(cell))
+    assert course.colab_badge(name) in notebook_only, f"{name}: Open-in-Colab badge missing or stale"
+    assert course.COLAB_BADGE_IMAGE in notebook_only
+    assert course.exercise_links(name) in notebook_only, f"{name}: link to the exercise"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_notebook_only_text_is_tagged_for_voila(name):
+    """What only makes sense in a notebook sits in cells the Voila template hides."""
+    for index, cell in enumerate(read(name).cells):
+        if cell.cell_type != "markdown" or is_notebook_only(cell):
+            continue
+        found = [text for text in NOTEBOOK_ONLY_TEXT if text in cell.source.lower()]
+        assert not found, (f"{name}: cell {index} ({cell.get('id')}) says {found} but is not "
+                           f"tagged {NOTEBOOK_ONLY!r}")
+
+
+def test_the_voila_template_hides_notebook_only_cells():
+    template = (REPO / "catdogkit" / "voila_templates" / "voila" / "templates" / "catdogkit"
+                / "index.html.j2").read_text(encoding="utf-8")
+    assert "block any_cell" in template and f"'{NOTEBOOK_ONLY}'" in template
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lessons_name_classes_through_the_data(name):
+    code = "\n".join(cell.source for cell in code_cells(read(name)))
+    literal = re.search(r"""photos?\(\s*["'](cats|dogs)["']""", code)
+    assert not literal, f"{name}: {literal.group(0)}: use lesson.photo(0) / lesson.class_names"
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -131,7 +177,7 @@ def test_lesson_starts_with_parameters_then_the_standard_setup_cell(name):
     tree = ast.parse(parameters.source)
     assert all(isinstance(node, ast.Assign) for node in tree.body), \
         f"{name}: the parameters cell holds plain assignments only"
-    assert kit_lesson.install_command() in setup.source, f"{name}: Colab install line missing or stale"
+    assert course.install_command() in setup.source, f"{name}: Colab install line missing or stale"
     assert 'if "google.colab" in sys.modules:' in setup.source
     assert "import catdogkit as cdk" in setup.source
     assert f'cdk.lesson.setup("{name}"' in setup.source
@@ -255,7 +301,7 @@ def warm_lesson_models(names):
 
     wanted = sorted({model for name in names for model in MODEL_LESSONS.get(name, ())})
     for model in wanted:
-        training.lesson_model(model, small_sample(), progress=None)
+        training.lesson_model(model, small_sample(), callbacks=[])
     return wanted
 
 
@@ -310,26 +356,26 @@ def executed(request):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3 * TOTAL_BUDGET_S)
+@pytest.mark.timeout(RUN_TIMEOUT_S)
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_executes_cleanly(name, executed):
     outcome = executed["results"][name]
     assert not outcome["problems"], f"{name}:\n" + "\n".join(outcome["problems"])
 
 
-@pytest.mark.slow
-def test_all_lessons_execute_within_the_budget(executed):
-    if len(executed["results"]) < len(LESSONS):
-        pytest.skip("only some lessons were selected")
-    assert executed["total"] <= TOTAL_BUDGET_S, \
-        f"the lessons took {executed['total']:.0f} s; the budget is {TOTAL_BUDGET_S} s"
-
-
 def test_lesson02_trains_what_prepare_trains():
-    """``cdk.lesson.prepare()`` pre-trains lesson 02's run: same folder, same default epochs."""
+    """``cdk.training.prepare_lessons()`` pre-trains lesson 02's run: the lesson asks the kit
+    for the same folder and epochs (``lesson02_run()``) unless a user overrides them."""
     cells = code_cells(read("02_building_a_cnn"))
     parameters = {}
     exec(cells[0].source, {}, parameters)
-    assert parameters["EPOCHS"] + parameters["MORE_EPOCHS"] == kit_lesson.LESSON02_EPOCHS
+    assert parameters["EPOCHS"] is None and parameters["MORE_EPOCHS"] is None, \
+        "by default lesson 02 trains the kit's epochs (what prepare_lessons trained)"
     code = "\n".join(cell.source for cell in cells)
-    assert f'runs_dir("{kit_lesson.LESSON02_RUN}")' in code
+    assert "run = cdk.training.lesson02_run()" in code
+    assert "run.epochs if EPOCHS is None else EPOCHS" in code
+    assert "run.more_epochs if MORE_EPOCHS is None else MORE_EPOCHS" in code
+    trainings = re.findall(r"cdk\.training\.train\(.*?\)\n", code, re.S)
+    assert len(trainings) == 2
+    for call in trainings:
+        assert "out=run.folder" in call and "callbacks=[" in call, call
