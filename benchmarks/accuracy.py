@@ -1,13 +1,15 @@
-"""Class network versus improved network: same photos, same training-time budget.
+"""The accuracy ladder: class network, the book's augmented one, improved network, same budget.
 
     python benchmarks/accuracy.py --data ../shared/data/cats_vs_dogs_small --seeds 3 --budget-minutes 30
+    python benchmarks/accuracy.py --data PHOTOS --models original,class-augmented,improved
 
-For every seed it trains the original and the improved network from scratch, each for the
-planned epochs but at most the budget of training time (training stops before the epoch
-that would push it over the budget). Time is the process's CPU time divided by its cores:
-wall-clock time on a machine of its own, and the same figure on a shared one. It prints
-validation (and test, when the folder has one) accuracy, training time and parameter
-count; mean ± std over seeds at the end. The last line is one JSON object.
+For every seed it trains each network (``catdogkit.models.build``) from scratch, each for
+the planned epochs (default: its ``catdogkit.models.RECIPES`` entry) but at most the budget
+of training time (training stops before the epoch that would push it over the budget).
+Time is the process's CPU time divided by its cores: wall-clock time on a machine of its
+own, and the same figure on a shared one. It prints validation and, when the folder has a
+test/ split, test accuracy (plain and flip-averaged), training time and parameter count;
+mean ± std over seeds at the end. The last line is one JSON object.
 """
 import argparse
 import json
@@ -18,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import catdogkit  # noqa: F401  (sets TensorFlow's log switches before TF loads)
+import keras
+from catdogkit import models, training
+from catdogkit.data import load_datasets
 
-import catdogkit  # noqa: E402  (sets TensorFlow's log switches before TF loads)
-import keras  # noqa: E402
-from catdogkit import models, training  # noqa: E402
-from catdogkit.data import load_datasets  # noqa: E402
+NETWORKS = ("original", "class-augmented", "improved")
 
 
 def parse_args(argv=None):
@@ -34,24 +36,18 @@ def parse_args(argv=None):
     parser.add_argument("--budget-minutes", type=float, default=30.0,
                         help="training time per model and seed on the machine's cores "
                              "(CPU time / cores, so a shared machine is not penalised; default 30)")
-    parser.add_argument("--models", default="original,improved")
-    parser.add_argument("--original-size", type=int, default=150,
-                        help="image size of the class network (the class used 150)")
-    parser.add_argument("--improved-size", type=int, default=128)
+    parser.add_argument("--models", default="original,improved",
+                        help=f"comma-separated, from {', '.join(NETWORKS)}")
     # The improved network's learning rate falls to its floor at the last planned epoch, so
     # plan what the budget allows on the machine (a shared CPU: measure, then set it).
-    parser.add_argument("--improved-epochs", type=int, default=30)
-    parser.add_argument("--original-epochs", type=int, default=30,
-                        help="the class trained 30 epochs")
+    for name in NETWORKS:
+        recipe, flag = models.RECIPES[name], name
+        parser.add_argument(f"--{flag}-size", type=int, default=recipe["image_size"],
+                            help=f"image size (default: the recipe's {recipe['image_size']})")
+        parser.add_argument(f"--{flag}-epochs", type=int, default=recipe["epochs"],
+                            help=f"planned epochs (default: the recipe's {recipe['epochs']})")
     parser.add_argument("--out", default=None, help="training folders (default: a temporary one)")
     return parser.parse_args(argv)
-
-
-def build(name, size, seed, total_steps):
-    keras.utils.set_random_seed(seed)
-    if name == "original":
-        return models.original_cnn((size, size, 3))
-    return models.improved_cnn((size, size, 3), total_steps=total_steps, seed=seed)
 
 
 def dedicated_seconds():
@@ -80,16 +76,29 @@ class Budget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class EpochLine(keras.callbacks.Callback):
+    """One printed line per epoch (given callbacks replace train's own)."""
+
+    def __init__(self, total):
+        super().__init__()
+        self.total = total
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
+        print(f"epoch {epoch + 1}/{self.total}  {shown}", flush=True)
+
+
 def run_one(name, size, seed, args, out):
     data = load_datasets(args.data, image_size=size, seed=seed, cache=True, announce=lambda _: None)
     epochs = args.epochs[name]
-    model = build(name, size, seed, total_steps=epochs * int(data.train.cardinality()))
+    model = models.build(name, (size, size, 3), epochs=epochs,
+                         steps_per_epoch=int(data.train.cardinality()), seed=seed)
     print(f"[{name} seed {seed}] {model.count_params():,} params, {size}px, "
           f"{epochs} epochs planned, {args.budget_minutes} min at most", flush=True)
     started, started_cpu = time.time(), dedicated_seconds()
     history = training.train(model, data, epochs=epochs, out=Path(out, f"{name}-seed{seed}"),
-                             progress="lines", resume=False,
-                             callbacks=[Budget(args.budget_minutes * 60)])
+                             resume=False, callbacks=[Budget(args.budget_minutes * 60),
+                                                      EpochLine(epochs)])
     seconds, dedicated = time.time() - started, dedicated_seconds() - started_cpu
     result = {"model": name, "seed": seed, "image_size": size, "params": model.count_params(),
               "epochs": len(history["epoch"]), "planned_epochs": epochs,
@@ -116,16 +125,21 @@ def summary(results, key):
 
 def main(argv=None):
     args = parse_args(argv)
-    args.epochs = {"original": args.original_epochs, "improved": args.improved_epochs}
     names = args.models.split(",")
-    sizes = {"original": args.original_size, "improved": args.improved_size}
+    unknown = sorted(set(names) - set(NETWORKS))
+    if unknown:
+        raise SystemExit(f"--models: unknown {', '.join(unknown)}; use {', '.join(NETWORKS)}")
+    flags = {name: name.replace("-", "_") for name in NETWORKS}
+    args.epochs = {name: getattr(args, f"{flags[name]}_epochs") for name in NETWORKS}
+    sizes = {name: getattr(args, f"{flags[name]}_size") for name in NETWORKS}
     out = args.out or tempfile.mkdtemp(prefix="catdogkit-accuracy-")
     results = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name in names:
             results.append(run_one(name, sizes[name], seed, args, out))
     report = {"data": str(args.data), "budget_minutes": args.budget_minutes, "models": {}}
-    print(f"\n{'model':10} {'validation':>17} {'val+flip':>17} {'test':>17} {'minutes':>8} {'params':>10}")
+    print(f"\n{'model':16} {'validation':>17} {'val+flip':>17} {'test':>17} {'test+flip':>17} "
+          f"{'minutes':>8} {'params':>10}")
     for name in names:
         mine = [r for r in results if r["model"] == name]
         stats = {key: summary(mine, key) for key in
@@ -137,8 +151,8 @@ def main(argv=None):
         def cell(key):
             s = stats[key]
             return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} %" if s else "-"
-        print(f"{name:10} {cell('validation'):>17} {cell('validation_flip'):>17} {cell('test'):>17} "
-              f"{stats['train_minutes']['mean']:>8.1f} {stats['params']:>10,}")
+        print(f"{name:16} {cell('validation'):>17} {cell('validation_flip'):>17} {cell('test'):>17} "
+              f"{cell('test_flip'):>17} {stats['train_minutes']['mean']:>8.1f} {stats['params']:>10,}")
     print(json.dumps(report))
     return 0
 
