@@ -5,6 +5,10 @@ found and where. Downloads are atomic: bytes go to ``NAME.part`` and are renamed
 when complete and verified (SHA-256), archives are extracted into a temporary folder
 that is renamed only when extraction finished, so an interrupted run never leaves a
 half data set that a later run would trust.
+
+Own code, not ``keras.utils.get_file``: it writes straight into the target, so a killed
+download leaves a partial file that it trusts later whenever no SHA-256 is known (the case
+of Google's archive); ``pooch`` does it right but is not among the kit's dependencies.
 """
 import hashlib
 import http.client
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catdogkit import runtime
+from catdogkit.constants import DATA_ENV
 from catdogkit.data.layouts import detect_layout
 from catdogkit.errors import CatDogKitError
 
@@ -26,7 +31,6 @@ DEFAULT_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filte
 # Google publishes no checksum for this archive: without one the kit records the
 # SHA-256 of its first complete download beside it and verifies every later copy.
 DEFAULT_SHA256 = None
-DATA_ENV = "CATDOGKIT_DATA"
 HUB_ENV = "CATDOGKIT_HUB_DATA"
 HUB_DEFAULT = "/srv/data/catdogkit"
 COLAB_MOUNT = "/content/drive"
