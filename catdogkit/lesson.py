@@ -18,13 +18,15 @@ Introduced in lesson 00.
 """
 import html
 
-from catdogkit import course, runtime
+from catdogkit import course, i18n, runtime
+from catdogkit.i18n import _
 from catdogkit.widgets.messages import error_html, note_html
 
+_N_ = str  # marks a message for the catalogue; it is translated where it is shown
 ENVIRONMENT_NAMES = {
     "colab": "Google Colab",
-    "jupyterhub": "a JupyterHub",
-    "local": "this computer",
+    "jupyterhub": _N_("a JupyterHub"),
+    "local": _N_("this computer"),
 }
 
 
@@ -59,9 +61,9 @@ class Lesson:
 
         notes = []
         self.data = data_module.use_drive(announce=notes.append, **options)
-        self.message.value = _describe(self, notes) + note_html(
+        self.message.value = _describe(self, notes) + note_html(_(
             "Photos from Google Drive are now in use. Run the cells below again "
-            "(Runtime → Run after) to use them.")
+            "(Runtime → Run after) to use them."))
         return self.data
 
     @property
@@ -97,14 +99,16 @@ class Lesson:
         return f"Lesson({self.name!r}, environment={self.environment!r}, root={str(self.root)!r})"
 
 
-def setup(name=None, data=None, *, seed=0, show=True):
+def setup(name=None, data=None, *, seed=0, show=True, lang=None):
     """Start a lesson: say where it runs, find the photos, say which ones are used.
 
     ``name`` is the lesson notebook name (e.g. ``"03_feature_maps"``), ``data`` an
     optional folder of photos (otherwise ``CATDOGKIT_DATA``, a JupyterHub's shared
     folder, or the embedded sample; see :func:`catdogkit.data.find_data`). ``seed``
     makes the lesson's random choices repeatable. In Colab a button offers Google
-    Drive; nothing is mounted until it is clicked.
+    Drive; nothing is mounted until it is clicked. ``lang`` (``"en"`` or ``"es"``)
+    is the language of the kit's messages, widgets and plots from here on (default:
+    ``CATDOGKIT_LANG``, the notebook's own language, else English; see :mod:`catdogkit.i18n`).
 
     Returns a :class:`Lesson`. Introduced in lesson 00.
     """
@@ -112,6 +116,8 @@ def setup(name=None, data=None, *, seed=0, show=True):
 
     from catdogkit import data as data_module
 
+    if lang is not None:
+        i18n.set_language(lang)
     _set_seed(seed)
     _show_figures()
     notes = []
@@ -129,12 +135,13 @@ def setup(name=None, data=None, *, seed=0, show=True):
     return lesson
 
 
-def table(rows, columns=None, *, code=(), numbers="{:,}"):
+def table(rows, columns=None, *, code=(), numbers=None):
     """Rows as an HTML table for a lesson (what ``display`` shows; plain text elsewhere).
 
     ``rows`` is a list of dicts (``columns`` picks and orders their keys, default: the
     first row's keys) or of tuples (``columns`` names them). Keys listed in ``code`` are
-    shown as code; integers get thousands separators (``numbers``).
+    shown as code; integers get thousands separators as the kit's language writes them
+    (``numbers``, a format string, replaces that, e.g. ``"{:,}"``).
 
     Introduced in lesson 00.
     """
@@ -146,7 +153,10 @@ def table(rows, columns=None, *, code=(), numbers="{:,}"):
     rows = [row if isinstance(row, dict) else dict(zip(columns, row)) for row in rows]
 
     def cell(key, value):
-        text = numbers.format(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = numbers.format(value) if numbers else i18n.format_number(value)
+        else:
+            text = str(value)
         text = html.escape(text)
         if key in code:
             text = f"<pre style='margin:0;white-space:pre-wrap'>{text}</pre>"
@@ -160,14 +170,14 @@ def table(rows, columns=None, *, code=(), numbers="{:,}"):
 def _drive_button(lesson):
     import ipywidgets as widgets
 
-    button = widgets.Button(description="Use my photos in Google Drive",
+    button = widgets.Button(description=_("Use my photos in Google Drive"),
                             layout=widgets.Layout(width="auto"), button_style="info")
 
     def clicked(_button):
         button.disabled = True
-        lesson.message.value += note_html(
+        lesson.message.value += note_html(_(
             "Mounting Google Drive and bringing the photos (the first time, a download of "
-            "about 70 MB into your Drive)…", "info")
+            "about 70 MB into your Drive)…"), "info")
         try:
             lesson.use_drive()
         except Exception as error:  # a callback's error would otherwise vanish
@@ -183,35 +193,42 @@ def _describe(lesson, notes):
     source = lesson.data
     lines = []
     if lesson.name:
-        lines.append(f"<b>{html.escape(course.label(lesson.name))}</b>")
-    lines.append(f"Running on {ENVIRONMENT_NAMES[lesson.environment]} ({_compute()}).")
-    lines.append(f"Photos: {html.escape(_source_words(source))} in "
-                 f"<code>{html.escape(str(source.root))}</code> "
-                 f"({html.escape(str(getattr(source, 'layout', '')))} layout).")
+        lines.append(f"<b>{html.escape(_lesson_label(lesson.name))}</b>")
+    lines.append(_("Running on {where} ({compute}).").format(
+        where=_(ENVIRONMENT_NAMES[lesson.environment]), compute=_compute()))
+    lines.append(_("Photos: {what} in {folder} ({layout} layout).").format(
+        what=html.escape(_source_words(source)), folder=f"<code>{html.escape(str(source.root))}</code>",
+        layout=html.escape(str(getattr(source, "layout", "")))))
     reason = getattr(source, "reason", "")
     if reason:
-        lines.append(f"Why these: {html.escape(str(reason))}.")
+        lines.append(_("Why these: {reason}.").format(reason=html.escape(str(reason))))
     for note in notes:  # what find_data said, except its own summary of the source
         note = str(note).strip()
         if note and not note.startswith("Photos:"):
             lines.append(html.escape(note).replace("\n", "<br>"))
     if lesson.environment == "colab" and getattr(source, "source", "") != "drive":
-        lines.append("To use the real cats-and-dogs photos, click the button: it mounts your "
-                     "Google Drive and keeps one copy of the photos there for next time.")
+        lines.append(_("To use the real cats-and-dogs photos, click the button: it mounts your "
+                       "Google Drive and keeps one copy of the photos there for next time."))
     return "<div style='line-height:1.5'>" + "<br>".join(lines) + "</div>"
 
 
 _SOURCE_WORDS = {
-    "explicit": "the photos you asked for",
-    "env": "the photos named by CATDOGKIT_DATA",
-    "drive": "photos from your Google Drive",
-    "jupyterhub": "the course's shared photos",
-    "sample": "the embedded sample (cats and dogs drawn by the kit, no download needed)",
+    "explicit": _N_("the photos you asked for"),
+    "env": _N_("the photos named by CATDOGKIT_DATA"),
+    "drive": _N_("photos from your Google Drive"),
+    "jupyterhub": _N_("the course's shared photos"),
+    "sample": _N_("the embedded sample (cats and dogs drawn by the kit, no download needed)"),
 }
 
 
 def _source_words(source):
-    return _SOURCE_WORDS.get(getattr(source, "source", ""), "photos")
+    return _(_SOURCE_WORDS.get(getattr(source, "source", ""), _N_("photos")))
+
+
+def _lesson_label(name):
+    """The lesson's heading in the kit's language (the course catalogue holds the English)."""
+    number = name.split("_", 1)[0]
+    return _("Lesson {number} · {title}").format(number=number, title=_(course.lesson_title(name)))
 
 
 def _compute():
@@ -220,8 +237,8 @@ def _compute():
 
         gpus = tf.config.list_physical_devices("GPU")
     except Exception:  # pragma: no cover - TensorFlow missing or broken
-        return "TensorFlow not available"
-    return f"{len(gpus)} GPU" + ("s" if len(gpus) > 1 else "") if gpus else "CPU only"
+        return _("TensorFlow not available")
+    return i18n.ngettext("{n} GPU", "{n} GPUs", len(gpus)).format(n=len(gpus)) if gpus else _("CPU only")
 
 
 def _set_seed(seed):

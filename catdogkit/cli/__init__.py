@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 _COMMAND_MODULES = ("serve", "train", "data")
 
@@ -25,7 +26,7 @@ Start here:
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="catdogkit", description=DESCRIPTION,
+        prog="catdogkit", description=_(DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     from catdogkit import __version__
     parser.add_argument("--version", action="version", version=f"catdogkit {__version__}")
@@ -45,10 +46,10 @@ def main(argv=None):
     try:
         return args.run(args) or 0
     except CatDogKitError as error:
-        print(f"catdogkit: error: {error}", file=sys.stderr)
+        print(_("catdogkit: error: {error}").format(error=error), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("catdogkit: interrupted", file=sys.stderr)
+        print(_("catdogkit: interrupted"), file=sys.stderr)
         return 130
 
 

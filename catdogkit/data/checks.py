@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catdogkit.data.layouts import detect_layout
 from catdogkit.files import write_text_atomically
+from catdogkit.i18n import _
 from catdogkit.runtime import cache_dir
 
 # Far above any real photo (Kaggle's largest is about 0.5 MP) and far below what
@@ -106,15 +107,19 @@ class CheckReport:
 
     def summary(self):
         """A few lines a student can read: counts per split and class, then every problem."""
-        lines = [f"{self.root} ({self.layout} layout"
-                 + (", split made by the kit: 80 % train / 20 % validation)" if self.made_split else ")")]
+        layout = _("{root} ({layout} layout").format(root=self.root, layout=self.layout)
+        lines = [layout + (_(", split made by the kit: 80 % train / 20 % validation)")
+                           if self.made_split else ")")]
         for split, per_class in self.splits.items():
-            lines.append(f"  {split:<10} " + ", ".join(f"{n} {name}" for name, n in per_class.items()))
-        lines.append(f"  usable: {self.usable}, left out: {len(self.unusable)}, "
-                     f"converted while loading: {len(self.converted)}, hidden files ignored: {self.hidden}"
-                     + (f", other files ignored: {len(self.ignored)}" if self.ignored else ""))
-        lines += [f"  unusable: {p} — {r}" for p, r in self.unusable]
-        lines += [f"  PROBLEM: {problem}" for problem in self.problems]
+            lines.append(f"  {_(split):<10} " + ", ".join(f"{n} {name}" for name, n in per_class.items()))
+        lines.append(_("  usable: {usable}, left out: {left_out}, converted while loading: {converted}, "
+                       "hidden files ignored: {hidden}").format(
+            usable=self.usable, left_out=len(self.unusable), converted=len(self.converted),
+            hidden=self.hidden)
+            + (_(", other files ignored: {n}").format(n=len(self.ignored))
+               if self.ignored else ""))
+        lines += [_("  unusable: {path} — {reason}").format(path=p, reason=_(r)) for p, r in self.unusable]
+        lines += [_("  PROBLEM: {problem}").format(problem=problem) for problem in self.problems]
         return "\n".join(lines)
 
 
@@ -236,17 +241,19 @@ def check_photos(root, *, seed=0):
 
 def _problems(report):
     if not report.usable:
-        return [f"No usable photos found in {report.root}. Put them in train/<class>/ and validation/<class>/ "
-                "folders, or name them cat.N.jpg / dog.N.jpg."]
+        return [_("No usable photos found in {root}. Put them in train/<class>/ and validation/<class>/ "
+                  "folders, or name them cat.N.jpg / dog.N.jpg.").format(root=report.root)]
     if len(report.class_names) < 2:
-        return [f"Only one class ({report.class_names[0]}) in {report.root}: a classifier needs at "
-                "least two class folders (for example cats/ and dogs/)."]
+        return [_("Only one class ({name}) in {root}: a classifier needs at least two class folders "
+                  "(for example cats/ and dogs/).").format(name=report.class_names[0], root=report.root)]
     problems = []
     for split in ("train", "validation"):
         per_class = report.splits.get(split)
         if per_class is None:
-            problems.append(f"No {split}/ folder in {report.root}: add one with a folder per class.")
+            problems.append(_("No {split}/ folder in {root}: add one with a folder per class.").format(
+                split=split, root=report.root))
             continue
-        problems += [f"No usable {split} photos of class '{name}' in {report.root}: add some "
-                     f"to {split}/{name}/." for name, count in per_class.items() if count == 0]
+        problems += [_("No usable {split} photos of class '{name}' in {root}: add some to "
+                       "{split}/{name}/.").format(split=split, name=name, root=report.root)
+                     for name, count in per_class.items() if count == 0]
     return problems

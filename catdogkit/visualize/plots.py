@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _, format_number, format_percent
 from catdogkit.visualize.render import deprocess, tile
 
 CLASS_COLOURS = ("#e66101", "#5e3c99")
@@ -141,9 +142,9 @@ def plot_layer_statistics(stats, *, ax=None):
     x = np.arange(len(stats))
     top.bar(x, [s["zero_fraction"] for s in stats], color="#4d4d4d")
     top.set_ylim(0, 1)
-    top.set_title("fraction of zeros", fontsize=10)
+    top.set_title(_("fraction of zeros"), fontsize=10)
     bottom.plot(x, [s["mean"] for s in stats], "o-")
-    bottom.set_title("mean activation", fontsize=10)
+    bottom.set_title(_("mean activation"), fontsize=10)
     for axis in (top, bottom):
         axis.set_xticks(x, names, rotation=90, fontsize=7)
     return fig
@@ -197,8 +198,8 @@ def plot_dense_units(means, class_names=CLASS_NAMES, units=None, *, ax=None):
                  color=CLASS_COLOURS[c % 2])
     step = max(1, len(units) // 16)
     axis.set_xticks(np.arange(0, len(units), step), [str(u) for u in units[::step]], fontsize=7)
-    axis.set_xlabel("unit")
-    axis.set_ylabel("mean activation")
+    axis.set_xlabel(_("unit"))
+    axis.set_ylabel(_("mean activation"))
     axis.legend(fontsize=8)
     return fig
 
@@ -216,8 +217,8 @@ def plot_pca(points, labels, class_names=CLASS_NAMES, explained=None, *, ax=None
         axis.scatter(chosen[:, 0], chosen[:, 1], s=12, alpha=0.7, label=name,
                      color=CLASS_COLOURS[c % 2])
     if explained is not None:
-        axis.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
-        axis.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)")
+        axis.set_xlabel(_("PC 1 ({share} of variance)").format(share=format_percent(explained[0], 0)))
+        axis.set_ylabel(_("PC 2 ({share} of variance)").format(share=format_percent(explained[1], 0)))
     axis.legend(fontsize=8)
     return fig
 
@@ -236,8 +237,8 @@ def plot_training_curves(history, *, ax=None):
             values = history.get(key) or []
             if len(values):
                 axis.plot(np.arange(1, len(values) + 1), values, style, label=key)
-        axis.set_xlabel("epoch")
-        axis.set_title(metric, fontsize=10)
+        axis.set_xlabel(_("epoch"))
+        axis.set_title(_(metric), fontsize=10)
         if axis.lines:
             axis.legend(fontsize=8)
     return fig
@@ -257,8 +258,8 @@ def plot_confusion_matrix(matrix, class_names=CLASS_NAMES, *, ax=None):
     ticks = np.arange(len(class_names))
     axis.set_xticks(ticks, class_names)
     axis.set_yticks(ticks, class_names)
-    axis.set_xlabel("predicted")
-    axis.set_ylabel("true")
+    axis.set_xlabel(_("predicted"))
+    axis.set_ylabel(_("true"))
     return fig
 
 
@@ -273,9 +274,9 @@ def plot_misclassified(photos, labels, scores, indices, class_names=CLASS_NAMES,
     indices = list(indices)
     if not indices:
         fig, (axis,) = _axes(ax, 1, (4, 1))
-        axis.text(0.5, 0.5, "no misclassified photos", ha="center", va="center")
+        axis.text(0.5, 0.5, _("no misclassified photos"), ha="center", va="center")
         axis.set_axis_off()
         return fig
     scores = np.asarray(scores, dtype=np.float32).reshape(len(labels), -1)
-    titles = [f"{class_names[int(labels[i])]} P(dog)={scores[i, 0]:.2f}" for i in indices]
+    titles = [f"{class_names[int(labels[i])]} P(dog)={format_number(float(scores[i, 0]), 2)}" for i in indices]
     return plot_images(np.asarray(photos)[indices], titles, ax=ax, ncols=ncols)

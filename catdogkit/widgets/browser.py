@@ -3,6 +3,7 @@ import ipywidgets as W
 import numpy as np
 
 from catdogkit.data import check_photos, list_photos, load_photo
+from catdogkit.i18n import _
 from catdogkit.sample import make_sample
 from catdogkit.visualize.plots import plot_images
 from catdogkit.widgets._base import Explorer, image_widget, set_png
@@ -26,10 +27,10 @@ class DataBrowser(Explorer):
         self.root = root if root is not None else make_sample()
         class_names = class_names or check_photos(self.root).class_names
         self.image_size, self.per_page = image_size, per_page
-        self.split = W.Dropdown(options=list(splits), value=splits[0], description="Split")
+        self.split = W.Dropdown(options=list(splits), value=splits[0], description=_("Split"))
         self.class_name = W.Dropdown(options=list(class_names), value=class_names[0],
-                                     description="Class")
-        self.page = W.IntSlider(min=0, max=0, value=0, description="Page",
+                                     description=_("Class"))
+        self.page = W.IntSlider(min=0, max=0, value=0, description=_("Page"),
                                 continuous_update=False)
         self.image = image_widget("catdogkit-data-browser-image")
         self.info = W.Label()
@@ -53,9 +54,9 @@ class DataBrowser(Explorer):
         where = f"{self.split.value}/{self.class_name.value}"
         if not paths:
             self.image.value = b""
-            self.info.value = f"no usable photos in {where}"
+            self.info.value = _("no usable photos in {where}").format(where=where)
             return
         photos = np.stack([load_photo(p, self.image_size) for p in paths])
         set_png(self.image, plot_images(photos, [p.name for p in paths], ncols=4))
-        self.info.value = (f"{where}: photos {first + 1}-{first + len(paths)} of "
-                           f"{len(self.paths)}")
+        self.info.value = _("{where}: photos {first}-{last} of {total}").format(
+            where=where, first=first + 1, last=first + len(paths), total=len(self.paths))

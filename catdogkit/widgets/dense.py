@@ -3,6 +3,7 @@ import ipywidgets as W
 import numpy as np
 
 from catdogkit.constants import CLASS_NAMES
+from catdogkit.i18n import _, format_number
 from catdogkit.visualize.dense import (
     class_means, class_separation, dense_activations, head_parameter_cost, pca_2d)
 from catdogkit.visualize.layers import check_layer
@@ -39,19 +40,20 @@ class DenseExplorer(Explorer):
         self.points, self.explained = pca_2d(self.activations)
         units = self.activations.shape[1]
         self.units = W.IntRangeSlider(min=0, max=max(1, units - 1),
-                                      value=(0, min(units, 32) - 1), description="Units",
+                                      value=(0, min(units, 32) - 1), description=_("Units"),
                                       continuous_update=False)
-        self.order = W.ToggleButtons(options=[("unit number", "index"),
-                                              ("dogs minus cats", "difference")],
-                                     value="index", description="Order")
+        self.order = W.ToggleButtons(options=[(_("unit number"), "index"),
+                                              (_("dogs minus cats"), "difference")],
+                                     value="index", description=_("Order"))
         self.image = image_widget("catdogkit-dense-units-image")
         self.pca_image = image_widget("catdogkit-dense-pca-image")
         cost = head_parameter_cost(model)
         separation = class_separation(self.points, self.labels)
-        self.info = W.Label(
-            f"{layer}: {units} units. Flatten+Dense costs {cost['flatten_dense']:,} parameters,"
-            f" global pooling {cost['global_pooling']:,}. Class separation in the PCA map:"
-            f" {separation:.2f}")
+        self.info = W.Label(_(
+            "{layer}: {units} units. Flatten+Dense costs {dense} parameters, global pooling"
+            " {pooling}. Class separation in the PCA map: {separation}").format(
+            layer=layer, units=units, dense=format_number(cost["flatten_dense"]),
+            pooling=format_number(cost["global_pooling"]), separation=format_number(separation, 2)))
         for control in (self.units, self.order):
             control.observe(self.callback(self.redraw), names="value")
         self._finish(W.HBox([self.units, self.order]), self.info, self.image, self.pca_image)

@@ -1,6 +1,7 @@
 """Feature-map explorer: every channel of a conv or pooling layer for the chosen photo."""
 import ipywidgets as W
 
+from catdogkit.i18n import _
 from catdogkit.visualize.layers import check_layer, layer_names
 from catdogkit.visualize.render import colour_tiles, image_png
 from catdogkit.widgets._base import Explorer, OutputCache, image_widget
@@ -31,8 +32,8 @@ class FeatureMapExplorer(Explorer):
         self.cache = OutputCache(model, names)
         self.picker = photos if isinstance(photos, PhotoPicker) else PhotoPicker(photos)
         convs = [name for name in names if name in layer_names(model, "conv")]
-        self.layer = W.Dropdown(options=names, value=(convs or names)[0], description="Layer")
-        self.channels = W.IntRangeSlider(min=0, max=1, value=(0, 1), description="Channels",
+        self.layer = W.Dropdown(options=names, value=(convs or names)[0], description=_("Layer"))
+        self.channels = W.IntRangeSlider(min=0, max=1, value=(0, 1), description=_("Channels"),
                                          continuous_update=False)
         self.image = image_widget("catdogkit-feature-maps-image")
         self.image.width = 480  # the browser enlarges the small PNG: quicker than sending a big one
@@ -60,6 +61,7 @@ class FeatureMapExplorer(Explorer):
         shown = range(low, high + 1)
         self.image.value = image_png(colour_tiles(maps, shown, ncols=8 if len(shown) > 16 else None))
         h, w, c = maps.shape
-        clipped = "" if high == self.channels.value[1] else f" (at most {self.max_channels} at once)"
-        self.info.value = (f"{self.picker.label} · {self.layer.value}: {h}x{w} maps, {c} channels;"
-                           f" showing {low}-{high}{clipped}")
+        clipped = "" if high == self.channels.value[1] else _(" (at most {n} at once)").format(
+            n=self.max_channels)
+        self.info.value = _("{photo} · {layer}: {h}x{w} maps, {c} channels; showing {low}-{high}").format(
+            photo=self.picker.label, layer=self.layer.value, h=h, w=w, c=c, low=low, high=high) + clipped

@@ -2,6 +2,7 @@
 import ipywidgets as W
 import numpy as np
 
+from catdogkit.i18n import _, format_number
 from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import as_batch, layer_names, photo_digest
 from catdogkit.visualize.render import image_png
@@ -30,10 +31,10 @@ class GradCamExplorer(Explorer):
         self._heatmaps, self._predictions = {}, {}
         self.picker = photos if isinstance(photos, PhotoPicker) else PhotoPicker(photos)
         self.layer = W.Dropdown(options=layer_names(model, "conv"), value=default_cam_layer(model),
-                                description="Layer")
+                                description=_("Layer"))
         self.class_index = W.ToggleButtons(options=[(class_names[0], 0), (class_names[1], 1)],
-                                           value=1, description="Class")
-        self.alpha = W.FloatSlider(min=0.0, max=1.0, step=0.05, value=0.4, description="Heatmap",
+                                           value=1, description=_("Class"))
+        self.alpha = W.FloatSlider(min=0.0, max=1.0, step=0.05, value=0.4, description=_("Heatmap"),
                                    continuous_update=False)
         self.image = image_widget("catdogkit-grad-cam-image")
         self.image.width = 300
@@ -71,6 +72,8 @@ class GradCamExplorer(Explorer):
         said = self.class_names[int(p_dog >= 0.5)]
         shown = self.class_names[self.class_index.value]
         self.image.value = image_png(overlay(photo, heat, self.alpha.value) * 255)
-        self.info.value = (f"{self.picker.label}: P(dog) = {p_dog:.2f}, the network says {said}."
-                           f" Heatmap: where it sees a {shown}."
-                           + ("" if heat.max() > 0 else f" Nothing here speaks for {shown}."))
+        self.info.value = (_("{photo}: P(dog) = {p}, the network says {said}. Heatmap: where it sees a"
+                             " {shown}.").format(photo=self.picker.label, p=format_number(p_dog, 2),
+                                                 said=said, shown=shown)
+                           + ("" if heat.max() > 0 else _(" Nothing here speaks for {shown}.").format(
+                               shown=shown)))

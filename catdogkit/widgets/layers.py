@@ -3,6 +3,7 @@ import html
 
 import ipywidgets as W
 
+from catdogkit.i18n import _
 from catdogkit.visualize.activations import layer_statistics
 from catdogkit.visualize.layers import check_layer, layer_names, photo_digest
 from catdogkit.visualize.plots import plot_all_feature_maps
@@ -50,7 +51,7 @@ class LayerExplorer(Explorer):
         self.cache = OutputCache(model, layers)
         self._stats = {}
         self.picker = photos if isinstance(photos, PhotoPicker) else PhotoPicker(photos)
-        self.channels = W.IntSlider(min=1, max=32, value=channels, description="Channels",
+        self.channels = W.IntSlider(min=1, max=32, value=channels, description=_("Channels"),
                                     continuous_update=False)
         self.table = W.HTML()
         self.image = image_widget("catdogkit-layers-image")

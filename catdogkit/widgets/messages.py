@@ -3,6 +3,7 @@ import html
 import traceback
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 COLOURS = {"done": "#1b5e20", "info": "#555555", "error": "#b71c1c"}
 
@@ -19,5 +20,6 @@ def error_html(error, context=""):
     if isinstance(error, CatDogKitError):
         return note_html(f"{prefix}{error}", "error")
     trace = html.escape("".join(traceback.format_exception(error)))
-    return (note_html(f"{prefix}Something went wrong: {type(error).__name__}: {error}", "error")
-            + f'<details><summary>details</summary><pre style="font-size:small">{trace}</pre></details>')
+    return (note_html(prefix + _("Something went wrong: {kind}: {error}").format(
+        kind=type(error).__name__, error=error), "error")
+            + f'<details><summary>{_("details")}</summary><pre style="font-size:small">{trace}</pre></details>')

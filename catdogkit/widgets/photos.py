@@ -8,6 +8,7 @@ import numpy as np
 from catdogkit.data import first_photos, load_photo
 from catdogkit.constants import MAX_UPLOAD_BYTES
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _, format_number
 from catdogkit.sample import make_sample
 from catdogkit.visualize.render import image_png
 from catdogkit.widgets._base import Explorer, image_widget
@@ -35,12 +36,12 @@ class PhotoPicker(Explorer):
         self.image_size, self.max_bytes = image_size, max_bytes
         self._sources = dict(photos) if photos is not None else first_photos(make_sample(), per_class=per_class)
         if not self._sources:
-            raise CatDogKitError("the photo picker got no photos to offer")
+            raise CatDogKitError(_("the photo picker got no photos to offer"))
         self._loaded = {}
         self._listeners = []
-        self.choice = W.Dropdown(options=list(self._sources), description="Photo")
+        self.choice = W.Dropdown(options=list(self._sources), description=_("Photo"))
         self.upload = W.FileUpload(accept="image/*", multiple=False,
-                                   description="Your photo")
+                                   description=_("Your photo"))
         self.preview = image_widget("catdogkit-photo-preview")
         self.preview.width = 150
         self.choice.observe(self.callback(self._chosen), names="value")
@@ -82,22 +83,24 @@ class PhotoPicker(Explorer):
             return
         clear_upload(self.upload)
         name, content = files[0]
-        label = f"your photo: {name}"
+        label = _("your photo: {name}").format(name=name)
         self._sources[label] = self._loaded[label] = self._decode(name, content)
         self.choice.options = list(self._sources)
         if self.choice.value == label:  # the same file again: no value change to react to
             self._chosen()
         self.choice.value = label
-        self.message.value = f"Using your photo {html.escape(name)}."
+        self.message.value = _("Using your photo {name}.").format(name=html.escape(name))
 
     def _decode(self, name, content):
         if not content:
-            raise CatDogKitError(f"{name} is empty (0 bytes): choose a photo file (JPEG or PNG).")
+            raise CatDogKitError(_("{name} is empty (0 bytes): choose a photo file (JPEG or PNG).").format(
+                name=name))
         if len(content) > self.max_bytes:
-            raise CatDogKitError(
-                f"{name} is too big ({len(content) / 2**20:.1f} MB; the limit is "
-                f"{self.max_bytes / 2**20:.0f} MB). Save a smaller copy (e.g. 800 pixels "
-                "wide) and upload that. In Colab, keep uploads under 1 MB.")
+            raise CatDogKitError(_(
+                "{name} is too big ({size} MB; the limit is {limit} MB). Save a smaller copy "
+                "(e.g. 800 pixels wide) and upload that. In Colab, keep uploads under 1 MB.").format(
+                name=name, size=format_number(len(content) / 2**20, 1),
+                limit=format_number(self.max_bytes / 2**20, 0)))
         try:
             return load_photo(content, self.image_size)
         except CatDogKitError as error:
