@@ -75,16 +75,22 @@ def test_complete_download_is_verified_extracted_and_reused(tmp_path, server, ar
     assert server.requests == 1 and "already here" in said[-1]
 
 
-def test_truncated_download_is_refused_then_restarted_and_said_so(tmp_path, server):
+def test_truncated_download_is_refused_and_leaves_nothing(tmp_path, server):
     server.mode = "truncated"
-    with pytest.raises(CatDogKitError, match="stopped after"):
+    with pytest.raises(CatDogKitError, match="failed .*retrieval incomplete"):
         download(server.url, tmp_path / "photos.zip", announce=lambda _: None)
-    assert not (tmp_path / "photos.zip").exists() and (tmp_path / "photos.zip.part").exists()
+    assert not (tmp_path / "photos.zip").exists() and not (tmp_path / "photos.zip.part").exists()
     server.mode = "complete"
+    download(server.url, tmp_path / "photos.zip", announce=lambda _: None)
+    assert (tmp_path / "photos.zip").is_file() and not (tmp_path / "photos.zip.part").exists()
+
+
+def test_a_download_killed_half_way_is_restarted_and_said_so(tmp_path, server, archive_bytes):
+    (tmp_path / "photos.zip.part").write_bytes(archive_bytes[:100])  # what a kill -9 leaves
     said = []
     download(server.url, tmp_path / "photos.zip", announce=said.append)
     assert any("did not finish: starting it again" in line for line in said)
-    assert (tmp_path / "photos.zip").is_file() and not (tmp_path / "photos.zip.part").exists()
+    assert (tmp_path / "photos.zip").read_bytes() == archive_bytes
 
 
 def test_wrong_checksum_keeps_nothing(tmp_path, server):
@@ -95,7 +101,7 @@ def test_wrong_checksum_keeps_nothing(tmp_path, server):
 
 def test_server_gone_is_a_clear_error(tmp_path, server):
     server.stop()
-    with pytest.raises(CatDogKitError, match="failed after 0 bytes"):
+    with pytest.raises(CatDogKitError, match="failed .*Check the connection"):
         download(server.url, tmp_path / "photos.zip", announce=lambda _: None)
     assert not (tmp_path / "photos.zip").exists()
 

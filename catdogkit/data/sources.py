@@ -1,23 +1,18 @@
 """Where the photos come from: a path, ``CATDOGKIT_DATA``, Google Drive, a JupyterHub, the sample.
 
 Introduced in lesson 01. ``find_data`` tries each place in that order and says what it
-found and where. Downloads are atomic: bytes go to ``NAME.part`` and are renamed only
-when complete and verified (SHA-256), archives are extracted into a temporary folder
-that is renamed only when extraction finished, so an interrupted run never leaves a
-half data set that a later run would trust.
-
-Own code, not ``keras.utils.get_file``: it writes straight into the target, so a killed
-download leaves a partial file that it trusts later whenever no SHA-256 is known (the case
-of Google's archive); ``pooch`` does it right but is not among the kit's dependencies.
+found and where. Downloads go through ``keras.utils.get_file`` (a progress bar; it
+removes what it wrote when a transfer fails) into ``NAME.part``, renamed only when
+complete and verified (SHA-256): get_file writes straight into its target, so a killed
+download would otherwise leave a partial file that it trusts when no SHA-256 is known
+(the case of Google's archive). Archives are extracted with
+``catdogkit.files.build_folder_atomically``, so an interrupted run never leaves a half
+data set that a later run would trust.
 """
 import hashlib
-import http.client
 import os
 import shutil
 import tarfile
-import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +21,7 @@ from catdogkit import runtime
 from catdogkit.constants import DATA_ENV
 from catdogkit.data.layouts import detect_layout
 from catdogkit.errors import CatDogKitError
+from catdogkit.files import abandoned_builds, build_folder_atomically, write_atomically
 
 DEFAULT_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 # Google publishes no checksum for this archive: without one the kit records the
@@ -175,7 +171,7 @@ def download(url, target, sha256=None, *, announce=print):
         announce(f"An earlier download of {target.name} did not finish: starting it again.")
         part.unlink()
     announce(f"Downloading {url} to {target} …")
-    digest = _fetch(url, part)
+    digest = sha256_of(_fetch(url, part))
     if sha256 and digest != sha256.lower():
         part.unlink()
         raise CatDogKitError(f"The file downloaded from {url} has SHA-256 {digest}, not the expected "
@@ -187,22 +183,14 @@ def download(url, target, sha256=None, *, announce=print):
 
 
 def _fetch(url, part):
-    """Stream ``url`` into ``part``; an interrupted transfer leaves ``part`` for the next run to see."""
-    digest, received = hashlib.sha256(), 0
+    """``url`` into ``part`` with Keras's downloader; a failed transfer leaves nothing."""
+    import keras
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-            expected = response.headers.get("Content-Length")
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-        raise CatDogKitError(f"Downloading {url} failed after {received:,} bytes ({error}). "
+        return Path(keras.utils.get_file(part.name, url, cache_dir=part.parent, cache_subdir="",
+                                         force_download=True))
+    except Exception as error:  # get_file turns every network error into a bare Exception
+        raise CatDogKitError(f"Downloading {url} failed ({error}). "
                              "Check the connection and run again: the download restarts.") from error
-    if expected is not None and received != int(expected):
-        raise CatDogKitError(f"Downloading {url} stopped after {received:,} of {int(expected):,} bytes. "
-                             "Run again: the download restarts.")
-    return digest.hexdigest()
 
 
 def extract(archive, folder, *, announce=print):
@@ -214,17 +202,11 @@ def extract(archive, folder, *, announce=print):
     archive, folder = Path(archive), Path(folder)
     if folder.is_dir():
         return folder
-    for leftover in folder.parent.glob(f".{folder.name}-*"):
+    for leftover in abandoned_builds(folder):
         announce(f"Removing an unfinished extraction: {leftover}")
         shutil.rmtree(leftover, ignore_errors=True)
     announce(f"Extracting {archive.name} to {folder} …")
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        _unpack(archive, work)
-        os.rename(work, folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return folder
+    return build_folder_atomically(folder, lambda work: _unpack(archive, work))
 
 
 def _unpack(archive, work):
@@ -260,14 +242,15 @@ def _copy(source, target, announce):
     if target.is_file() and _recorded(source) == _recorded(target):
         return target
     announce(f"Copying {source} to the local disk ({source.stat().st_size / 1e6:.0f} MB) …")
-    part = Path(f"{target}.part")
-    shutil.copyfile(source, part)
-    digest = sha256_of(part)
-    if digest != _recorded(source):
-        part.unlink()
-        raise CatDogKitError(f"The copy of {source} does not match its SHA-256: run again.")
-    os.replace(part, target)
-    _record(target, digest)
+    expected = _recorded(source)
+
+    def copy_verified(tmp):
+        shutil.copyfile(source, tmp)
+        if sha256_of(tmp) != expected:
+            raise CatDogKitError(f"The copy of {source} does not match its SHA-256: run again.")
+
+    write_atomically(target, copy_verified)
+    _record(target, expected)
     return target
 
 
