@@ -16,7 +16,8 @@ class TrainingMonitor(keras.callbacks.Callback):
     training goes on). ``.widget`` is the VBox to display; ``.history`` the metrics so far.
 
     No ``clear_output`` and no print: it works in Colab (ipywidgets 7.7), JupyterLab and
-    Voila. Pass it in ``callbacks=[monitor]`` (``catdogkit.training.train`` does).
+    Voila. ``display(monitor)`` shows it; pass it to ``catdogkit.training.train(...,
+    callbacks=[monitor])``, where it replaces the printed line per epoch.
 
     Introduced in lesson 02 (building a CNN).
     """
