@@ -100,6 +100,29 @@ OLD_CALLS = [
                "load_model(path, compile=False), then compile.",
     },
     {
+        "name": "load_model(Keras 2 .h5)",
+        "demo": True,
+        "old": "model = load_model('cats_and_dogs_small_2.h5')",
+        # Today's .h5 of a compiled model, its optimizer settings written as Keras 2 wrote
+        # them (`lr`, not `learning_rate`): the part of a class-era file that Keras 3 refuses.
+        "setup": "import json, os, h5py\n"
+                 "from keras.models import load_model\n"
+                 "path = os.path.join(folder, 'cats_and_dogs_small_2.h5')\n"
+                 "model.compile(optimizer=optimizers.RMSprop(learning_rate=1e-4), "
+                 "loss='binary_crossentropy', metrics=['acc'])\n"
+                 "model.save(path)\n"
+                 "with h5py.File(path, 'r+') as file:\n"
+                 "    config = json.loads(file.attrs['training_config'])\n"
+                 "    settings = config['optimizer_config']['config']\n"
+                 "    settings['lr'] = settings.pop('learning_rate')\n"
+                 "    file.attrs['training_config'] = json.dumps(config)",
+        "new": "model = keras.models.load_model('cats_and_dogs_small_2.h5', compile=False), then "
+               "model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4), ...) "
+               "(catdogkit.models.load_model does this for you)",
+        "why": "a Keras 2 .h5 file stores its optimizer with `lr`, which Keras 3 refuses while "
+               "loading (the network itself loads): leave the optimizer out and compile again.",
+    },
+    {
         "name": "augmenting ImageDataGenerator",
         "old": "datagen = ImageDataGenerator(\n"
                "      rotation_range=40,\n"
@@ -302,8 +325,7 @@ def try_old_calls():
     with tempfile.TemporaryDirectory() as folder:
         for call in OLD_CALLS:
             namespace = _namespace(folder)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _recording(folder):  # what the set-up says is not the old call's doing
                 exec(call["setup"], namespace)
             result = {key: call[key] for key in ("name", "old", "new", "why")}
             result["demo"] = call.get("demo", False)

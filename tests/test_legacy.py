@@ -62,6 +62,8 @@ def test_errors_are_the_ones_keras_really_raises(results):
     assert "fit_generator" in results["fit_generator"]["message"]
     assert results["ImageDataGenerator"]["error_type"] == "ImportError"
     assert "never been called" in results["Model(model.input, ...)"]["message"]
+    keras2 = results["load_model(Keras 2 .h5)"]
+    assert keras2["error_type"] == "ValueError" and "'lr'" in keras2["message"]
 
 
 def test_augmenting_generator_needs_scipy_or_runs():
