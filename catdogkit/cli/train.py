@@ -68,9 +68,14 @@ def register(subparsers):
     demo.set_defaults(run=run_demo)
 
 
-def _datasets(path, image_size, batch_size=32, seed=1337, cache=False):
-    from catdogkit.data import find_data, load_datasets
-    root = find_data(path).root
+def _photos(path):
+    """The photo folder to use (``path``, or the usual search), said once."""
+    from catdogkit.data import find_data
+    return Path(find_data(path).root)
+
+
+def _datasets(root, image_size, batch_size=32, seed=1337, cache=False):
+    from catdogkit.data import load_datasets
     datasets = load_datasets(root, image_size=image_size, batch_size=batch_size, seed=seed,
                              cache=cache or None)
     if len(datasets.class_names) != 2:
@@ -90,7 +95,7 @@ def run_train(args):
         raise CatDogKitError(f"--epochs {epochs}: train for at least one epoch")
     print(f"{args.model}: {epochs} epochs at {size}x{size} px"
           + (", photos cached on disk after the first epoch" if recipe["cache"] else ""), flush=True)
-    datasets = _datasets(args.data, size, args.batch_size, args.seed, recipe["cache"])
+    datasets = _datasets(_photos(args.data), size, args.batch_size, args.seed, recipe["cache"])
     model = models.build(args.model, (size, size, 3), epochs=epochs,
                          steps_per_epoch=int(datasets.train.cardinality()), seed=args.seed)
     training.train(model, datasets, epochs=epochs, out=out)
@@ -107,9 +112,8 @@ def _evaluation_photos(path, size, split):
     A folder of class folders (no train/validation split) is evaluated whole; so is a
     folder holding only test/. Otherwise ``split`` (default: test, else validation).
     """
-    from catdogkit.data import find_data
     from catdogkit.data.layouts import SPLIT_ALIASES
-    root = Path(find_data(path).root)
+    root = _photos(path)
     splits = {SPLIT_ALIASES[p.name.lower()]: p for p in root.iterdir()
               if p.is_dir() and p.name.lower() in SPLIT_ALIASES}
     if set(splits) == {"test"} and split in (None, "test"):
