@@ -6,8 +6,9 @@ the translation and the hash of the English source it was translated from:
 * a markdown cell: ``text`` (the whole cell in Spanish; ``{{badge}}``, ``{{navigation}}``
   and ``{{exercise}}`` become the Spanish notebook's Colab badge and links);
 * a code cell: ``strings``, pairs ``{en, es}`` of comments and messages replaced in the
-  English code, which is otherwise copied as it is (an empty entry shares the cell). The
-  set-up call ``cdk.lesson.setup(...)`` gets ``lang="es"``.
+  English code, which is otherwise copied as it is (an empty entry shares the cell); the
+  pairs of ``common.yaml`` beside the catalogues apply to every code cell. The set-up
+  call ``cdk.lesson.setup(...)`` gets ``lang="es"``.
 
 A cell is *stale* when its English changed after it was translated (the hashes differ),
 *untranslated* when its catalogue has no entry; the generator then keeps the English (or
@@ -134,17 +135,25 @@ def with_language(source):
     return _SETUP_CALL.sub(lambda m: m.group(1) + f', lang="{LANG}")', source)
 
 
-def _translate_code(cell_id, source, entry, problems):
+def _translate_code(cell_id, source, entry, common, problems):
     translated = with_language(source)
     for pair in entry.get("strings") or []:
         if pair["en"] not in translated:
             problems.append(f"{cell_id}: the English no longer has {pair['en']!r}")
             continue
         translated = translated.replace(pair["en"], pair["es"])
+    for pair in common:  # comments every notebook of the folder shares (the set-up cells')
+        translated = translated.replace(pair["en"], pair["es"])
     if code_tokens(translated) != code_tokens(with_language(source)):
         problems.append(f"{cell_id}: the translation changes code, not only strings and comments")
         return with_language(source)
     return translated
+
+
+def _common_strings(folder):
+    """The ``strings`` of ``common.yaml`` beside the catalogues: applied to every code cell."""
+    path = Path(folder) / "common.yaml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("strings", []) if path.is_file() else []
 
 
 def _translate_markdown(entry, links):
@@ -158,6 +167,7 @@ def translate_notebook(target):
     """The Spanish notebook of ``target`` and the problems of its catalogue (unsorted)."""
     english = nbformat.read(target.english, 4)
     catalogue = read_catalogue(target.catalogue)
+    common = _common_strings(target.catalogue.parent)
     entries, problems, translated = catalogue["cells"], [], 0
     spanish = copy.deepcopy(english)
     links = {"badge": course.colab_badge(target.badge_path), **target.links}
@@ -173,7 +183,7 @@ def translate_notebook(target):
         else:
             translated += 1
         if cell.cell_type == "code":
-            cell.source = _translate_code(where, cell.source, entry, problems)
+            cell.source = _translate_code(where, cell.source, entry, common, problems)
         else:
             cell.source = _translate_markdown(entry, links)
     ids = {cell.id for cell in english.cells}
