@@ -17,16 +17,12 @@ import json
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from nbgrader_support import ASSIGNMENTS, grader, grades, new_course, use_home  # noqa: E402
+from catdogkit_dev.nbgrader_course import ASSIGNMENTS, REPO, grader, grades, new_course, use_home
 
 TARGET_S = 60
 

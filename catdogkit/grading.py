@@ -7,12 +7,21 @@ the visible tests in Colab as well.
 
 Introduced in the exercise of lesson 01.
 """
+import contextlib
+import functools
+import importlib
+import pkgutil
+import sys
 from pathlib import Path
 
 import numpy as np
 
-#: The class network's parameter count at 150x150 (lesson 02).
-CLASS_NETWORK_PARAMS = 3_453_121
+from catdogkit.constants import CLASS_NETWORK_PARAMS  # noqa: F401  (the exercises' tests use it)
+
+#: Kit modules that :func:`kit_switched_off` leaves alone: these helpers themselves, and
+#: the entry points that only a command line uses.
+KEPT_MODULES = ("catdogkit.grading", "catdogkit.errors", "catdogkit.constants", "catdogkit.runtime")
+SKIPPED_IMPORTS = ("__main__", "cli", "serve", "voila_kernels")
 
 
 def describe(value):
@@ -188,3 +197,77 @@ def quiet_keras_warnings():
 
     for pattern in HARMLESS_KERAS_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern, category=UserWarning)
+
+
+class KitSwitchedOff(AssertionError):
+    """A kit function was called by an answer that must do the work itself."""
+
+
+def _kit_modules():
+    """Every kit module, imported now: one imported later would escape the switch."""
+    import catdogkit
+    for info in pkgutil.iter_modules(catdogkit.__path__):
+        if info.name not in SKIPPED_IMPORTS:
+            importlib.import_module(f"catdogkit.{info.name}")
+    return [module for name, module in list(sys.modules.items())
+            if module is not None and (name == "catdogkit" or name.startswith("catdogkit."))
+            and not name.startswith(KEPT_MODULES)]
+
+
+def _is_kit_function(value):
+    module = getattr(value, "__module__", None) or ""
+    return (callable(value) and not isinstance(value, type) and module.startswith("catdogkit")
+            and not module.startswith(KEPT_MODULES))
+
+
+def _switched_off(kit_function, answer_name):
+    where = f"{kit_function.__module__}.{getattr(kit_function, '__name__', 'function')}"
+
+    def refuse(*args, **kwargs):
+        raise KitSwitchedOff(
+            f"{answer_name} called the kit's {where}, which is switched off while this part is "
+            "checked: the kit already does this, and the exercise is to write it yourself "
+            "(NumPy, TensorFlow and Keras are all allowed)")
+    return refuse
+
+
+@contextlib.contextmanager
+def kit_switched_off(answer):
+    """While inside, every catdogkit function raises :class:`KitSwitchedOff`.
+
+    Both the kit's modules and the names ``answer`` (the student's function) imported from
+    them (``from catdogkit.visualize import feature_maps``) are switched; everything is
+    put back on the way out. These grading helpers stay on.
+    """
+    name = getattr(answer, "__name__", "your answer")
+    stubs, replaced = {}, []
+    spaces = [vars(module) for module in _kit_modules()] + [getattr(answer, "__globals__", {})]
+    for space in spaces:
+        for attr, value in list(space.items()):
+            if not attr.startswith("__") and _is_kit_function(value):
+                stub = stubs.setdefault(id(value), _switched_off(value, name))
+                replaced.append((space, attr, value))
+                space[attr] = stub
+    try:
+        yield
+    finally:
+        for space, attr, value in reversed(replaced):
+            space[attr] = value
+
+
+def on_your_own(answer):
+    """``answer`` wrapped so that it runs with the kit switched off (:func:`kit_switched_off`).
+
+    A test cell checks ``on_your_own(feature_maps)`` instead of ``feature_maps``: an answer
+    that only hands the work to the kit's function of the same job scores 0, with a message
+    that says why.
+    """
+    if getattr(answer, "__wrapped_by_grading__", False):
+        return answer
+
+    @functools.wraps(answer)
+    def checked(*args, **kwargs):
+        with kit_switched_off(answer):
+            return answer(*args, **kwargs)
+    checked.__wrapped_by_grading__ = True
+    return checked

@@ -5,17 +5,20 @@ gradebook and HOME (nothing is written into the repository):
 
 * ``generate_assignment`` from ``solutions/`` works, and its release equals the committed
   ``exercises/`` copy;
-* four students hand in: ``solved`` (the solutions typed into the release) gets full
+* five students hand in: ``solved`` (the solutions typed into the release) gets full
   marks; ``untouched`` (the release as it is) gets 0 and grading does not crash;
   ``wrong`` (one realistic mistake) loses exactly that part's points; ``bad`` (one answer
   raises, one writes to stderr, one loops forever) scores 0 on those three parts and full
-  marks on the rest, so grading went on past them;
+  marks on the rest, so grading went on past them; ``shortcut`` answers every part that
+  has a twin in the kit (a kit function of the same name, or one of :data:`KIT_TWINS`)
+  with a one-line call to it, and scores 0 on exactly those parts;
 * the ``bad`` student also deleted a test cell: nbgrader restores it and grades it;
 * ``Validator`` passes on the solution notebook and fails (``invert=True``) on the release;
 * every command of ``docs/instructors.md`` runs (in one more child process), from
   setting up a course to exporting the grades.
 
-The assignments are graded in parallel child processes (this file run as a script), each
+Only the assignments that the selected tests name are graded (``-k 02_building`` grades
+one). The assignments are graded in parallel child processes (this file run as a script), each
 with its own course folder, so the SQLite gradebooks never compete. A student's endless
 loop costs :data:`LOOP_TIMEOUT` seconds: the test gives that one test cell a short
 timeout (``Execute.timeout_func``), every other cell keeps the course's own.
@@ -30,8 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib
-from nbgrader_support import (  # noqa: E402
+from catdogkit_dev.nbgrader_course import (
     ASSIGNMENTS, REPO, VENV_BIN, grader, grades, new_course, use_home)
 
 #: The slowest assignments start first, so that the parallel workers finish together.
@@ -106,6 +108,56 @@ def improved_network(input_shape=(150, 150, 3)):
     return model
 '''),
 }
+
+#: Answers whose kit twin has another name: (answer function, the kit function that does its job).
+KIT_TWINS = {
+    "class_network": "models.original_cnn",
+    "improved_network": "models.improved_cnn",
+    "grad_cam_map": "visualize.grad_cam",
+}
+#: Kit modules that no exercise answer could call (command line, servers).
+NOT_TWINS = ("catdogkit.__main__", "catdogkit.cli", "catdogkit.serve", "catdogkit.voila", "catdogkit.grading")
+
+
+def kit_functions():
+    """{function name: its shortest public path under ``cdk``} for every public kit function."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import catdogkit
+    found = {}
+    for info in pkgutil.walk_packages(catdogkit.__path__, "catdogkit."):
+        if info.name.startswith(NOT_TWINS) or "._" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (inspect.isfunction(value) and not name.startswith("_")
+                    and value.__module__.startswith("catdogkit")):
+                path = f"{info.name[len('catdogkit.'):]}.{name}"
+                if name not in found or len(path) < len(found[name]):
+                    found[name] = path
+    return found
+
+
+def shortcuts(solution):
+    """{answer grade_id: the kit function a shortcut answer hands the work to}."""
+    kit = kit_functions()
+    found = {}
+    for cell in solution.cells:
+        if _nbgrader(cell).get("solution"):
+            name = _function_name(_without_markers(cell.source))
+            twin = KIT_TWINS.get(name) or kit.get(name)
+            if twin:
+                found[_nbgrader(cell)["grade_id"]] = twin
+    return found
+
+
+def shortcut_answer(source, twin):
+    """The answer that only calls ``cdk.<twin>`` with the same arguments."""
+    name = _function_name(_without_markers(source))
+    return f"def {name}(*args, **kwargs):\n    return cdk.{twin}(*args, **kwargs)\n"
+
 
 #: Which answer (1-based, in notebook order) the ``bad`` student breaks, and how. The loop
 #: goes in a function that no ungraded demo cell calls (a demo cell that called it would
@@ -243,6 +295,12 @@ def grade_one(assignment, work):
                                        if _nbgrader(c).get("grade_id") == gid)) + "\n" + code
             for gid, code in breaks.items()}),
     }
+    twins = shortcuts(solution)
+    report["shortcuts"] = twins
+    if twins:
+        students["shortcut"] = _submission(release, solution, {
+            gid: shortcut_answer(next(c.source for c in solution.cells if _nbgrader(c).get("grade_id") == gid), twin)
+            for gid, twin in twins.items()})
     # The bad student also deleted the last test cell (Colab does not lock cells); nbgrader
     # puts it back (OverwriteCells.add_missing_cells), so that part is still graded.
     deleted = f"test_{answers[-1]}"
@@ -350,19 +408,29 @@ def _start_guide(base, env):
                   "students_copy": work / "catdogkit-students"}
 
 
+def _selected(request):
+    """The assignments the selected tests ask for, and whether the guide test is selected."""
+    names = {item.callspec.params.get("assignment") for item in request.session.items
+             if hasattr(item, "callspec")}
+    guide = any(item.name == "test_instructor_guide" for item in request.session.items)
+    return [name for name in ORDER if name in names or (guide and name == GUIDE_ASSIGNMENT)], guide
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Every assignment's round-trip report, graded in parallel child processes."""
+def graded(tmp_path_factory, request):
+    """The selected assignments' round-trip reports, graded in parallel child processes."""
     base = tmp_path_factory.mktemp("nbgrader")
+    selected, run_guide = _selected(request)
     env = dict(os.environ)
     env.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
     env["MPLCONFIGDIR"] = str(REPO / ".cache" / "matplotlib")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    pending, running, reports = list(ORDER), [], {}
+    pending, running, reports = list(selected), [], {}
     start = time.monotonic()
-    guide_proc, guide = _start_guide(base / "guide", env)
+    guide_proc, guide = _start_guide(base / "guide", env) if run_guide else (None, {})
+    guide_running = (lambda: guide_proc is not None and guide_proc.poll() is None)
     while pending or running:
-        while pending and len(running) < WORKERS - (guide_proc.poll() is None):
+        while pending and len(running) < WORKERS - guide_running():
             name = pending.pop(0)
             out = base / f"{name}.json"
             proc = subprocess.Popen(
@@ -376,12 +444,13 @@ def graded(tmp_path_factory):
                 running.remove(item)
                 reports[name] = (json.loads(out.read_text()) if out.is_file()
                                  else {"crash": (base / f"{name}.log").read_text()[-3000:]})
-    guide["returncode"] = guide_proc.wait()
-    print(f"\ninstructor guide commands: done after {time.monotonic() - start:.1f} s")
+    if run_guide:
+        guide["returncode"] = guide_proc.wait()
+        print(f"\ninstructor guide commands: done after {time.monotonic() - start:.1f} s")
     reports["_guide"] = guide
     reports["_seconds"] = round(time.monotonic() - start, 1)
-    print(f"\nnbgrader round trip of {len(ASSIGNMENTS)} assignments: {reports['_seconds']} s")
-    for name in ASSIGNMENTS:
+    print(f"\nnbgrader round trip of {len(selected)} assignments: {reports['_seconds']} s")
+    for name in selected:
         students = reports[name].get("students", {})
         print(f"  {name}: " + ", ".join(f"{s} {v['seconds']} s" for s, v in students.items())
               + f"; Validator (solution + release) {reports[name].get('validate_seconds')} s")
@@ -403,7 +472,7 @@ def _student(report, student):
 
 def test_assignments_exist():
     """One assignment per lesson 01-07, named after the lesson."""
-    from catdogkit.lesson import lesson_names
+    from catdogkit.course import lesson_names
     assert ASSIGNMENTS == lesson_names()[1:]
 
 
@@ -446,6 +515,29 @@ def test_raising_noisy_and_endless_answers_score_zero_and_grading_goes_on(graded
     assert entry["scores"] == expected
     assert len(report["points"]) > len(broken), "a part after the broken ones shows that grading went on"
     assert report["deleted_test"] not in broken and expected[report["deleted_test"]] > 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_answers_that_only_call_the_kit_score_zero(graded, assignment):
+    """Issue 13: a part answered by handing the work to the kit's own function earns nothing."""
+    report = _report(graded, assignment)
+    twins = report["shortcuts"]
+    if not twins:
+        pytest.skip(f"no answer of {assignment} has a twin in the kit")
+    scores = _student(report, "shortcut")["scores"]
+    expected = {gid: 0.0 if gid[len("test_"):] in twins else points for gid, points in report["points"].items()}
+    assert scores == expected, f"shortcuts through {twins} earned points"
+
+
+def test_shortcut_finder_knows_the_kit_twins():
+    """The finder sees the twins named in issue 13, so the shortcut test above is not empty."""
+    found = {}
+    for assignment in ASSIGNMENTS:
+        found.update(shortcuts(_read(REPO / "solutions" / assignment / f"{assignment}.ipynb")))
+    assert found["class_network"] == "models.original_cnn"
+    assert found["activation_model"].endswith(".activation_model")
+    assert found["feature_maps"].endswith(".feature_maps")
+    assert found["deprocess"].endswith(".deprocess")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -500,7 +592,7 @@ def _code(cell):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_notebook_follows_the_course_rules(assignment):
-    from catdogkit.lesson import colab_url
+    from catdogkit.course import colab_url
     path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
@@ -515,7 +607,7 @@ def test_notebook_follows_the_course_rules(assignment):
     assert "import catdogkit" in first and "tensorflow" not in first.split("import catdogkit")[0]
     assert 'if "google.colab" in sys.modules:' in first and "%pip install" in first
     assert "nbgrader" not in first and "tensorflow" not in first.split("import catdogkit")[0]
-    from catdogkit.lesson import install_command
+    from catdogkit.course import install_command
     assert install_command() in first, "the Colab set-up cell installs the kit as the lessons do"
     assert f"({colab_url('exercises/' + assignment + '/' + assignment + '.ipynb')})" in _code(cells[0])
     tests = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]

@@ -2,7 +2,8 @@
 
 Shared by ``tests/test_nbgrader.py`` (the round trip of every exercise) and
 ``benchmarks/grading.py`` (autograding time), so both grade with the course's own
-``nbgrader_config.py`` and never write into the repository.
+``nbgrader_config.py`` and never write into the repository. Works from a checkout
+(``pip install -e .``): the course is the repository this package sits in.
 """
 import os
 import shutil
