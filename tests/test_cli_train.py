@@ -113,6 +113,8 @@ def test_evaluate_takes_every_photo_of_a_folder_of_class_folders(trained, tiny_s
     assert result["n"] == 40 and result["split"] == "all"
     assert {name: c["n"] for name, c in result["per_class"].items()} == {"cats": 20, "dogs": 20}
     assert f"every one in {folder}" in out
+    assert "no validation/ folder" in error_of(["evaluate", "--model", str(trained), "--data",
+                                                str(folder), "--split", "validation"], capsys)
 
 
 @pytest.mark.slow

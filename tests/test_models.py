@@ -73,13 +73,16 @@ def test_transfer_cnn_untrained_and_fine_tune():
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
 
 
-def test_transfer_cnn_says_clearly_when_weights_cannot_be_fetched(monkeypatch, tmp_path):
+@pytest.mark.parametrize("make", [
+    lambda: models.transfer_cnn(weights="imagenet", input_shape=(96, 96, 3)),
+    lambda: models.build("transfer", (96, 96, 3))])
+def test_transfer_cnn_says_clearly_when_weights_cannot_be_fetched(make, monkeypatch, tmp_path):
     # A proxy that refuses every connection: the real download code fails at once.
     for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(CatDogKitError, match="weights=None"):
-        models.transfer_cnn(weights="imagenet", input_shape=(96, 96, 3))
+        make()
 
 
 def test_fine_tune_needs_a_transfer_model():
