@@ -31,12 +31,14 @@ SENTENCE = re.compile(TAG.pattern + r"[^.;\n]*[.;]?[ \t]*")
 
 @dataclasses.dataclass
 class Helper:
-    """A public function, class, method or property of the kit and what its docstring claims."""
+    """A module, or a public function, class, method or property, and what its docstring claims."""
     key: str  # module.qualname, e.g. "catdogkit.lesson.Lesson.photo"
     path: Path
     docstring: ast.Constant  # the docstring's node in the module's source
     claimed: str | None  # the lesson number its docstring names, or None
-    member: bool  # a method or property: without a tag of its own, its class's tag speaks for it
+    #: a method or property: checked only when it has a tag (its class's tag speaks for it)
+    optional: bool
+    module: bool = False  # see wrong_tags for what a module's tag may say
 
 
 def lesson_notebooks(root=REPO):
@@ -209,17 +211,21 @@ def first_uses(root=REPO):
 
 
 def helpers(package=REPO / KIT):
-    """Every public function, class, method and property of the kit that has a docstring."""
+    """Every module and public function, class, method and property of the kit that has a docstring."""
     found = []
     for path in sorted(Path(package).rglob("*.py")):
         parts = list(path.relative_to(Path(package).parent).with_suffix("").parts)
         module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         tree = ast.parse(path.read_text(), str(path))
+        docstring = _docstring_node(tree)
+        if docstring is not None:
+            tag = TAG.search(docstring.value)
+            found.append(Helper(module, path, docstring, tag and tag["number"], True, True))
         found += _documented(tree.body, module, path)
     return found
 
 
-def _documented(body, prefix, path, member=False):
+def _documented(body, prefix, path, optional=False):
     found = []
     for node in body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -230,9 +236,9 @@ def _documented(body, prefix, path, member=False):
         docstring = _docstring_node(node)
         if docstring is not None:
             tag = TAG.search(docstring.value)
-            found.append(Helper(key, path, docstring, tag and tag["number"], member))
+            found.append(Helper(key, path, docstring, tag and tag["number"], optional))
         if isinstance(node, ast.ClassDef):
-            found += _documented(node.body, key, path, member=True)
+            found += _documented(node.body, key, path, optional=True)
     return found
 
 
@@ -245,14 +251,19 @@ def _docstring_node(node):
 
 def wrong_tags(root=REPO):
     """``[(helper, the lesson that first uses it or None)]`` for each tag that is wrong or
-    missing, in source order. A class is first used where it or any of its members is."""
+    missing, in source order. A class or module is first used where it or any of its
+    members is."""
     first, _unknown = first_uses(root)
     wrong = []
     for helper in helpers(Path(root) / KIT):
         uses = [number for key, number in first.items()
                 if key == helper.key or key.startswith(helper.key + ".")]
         expected = min(uses, default=None)
-        if helper.member and helper.claimed is None:
+        if helper.optional and helper.claimed is None:
+            continue
+        # A module may also be shown through its constants, which cannot be traced to it
+        # (a string is a string): its tag is wrong only when a lesson before it uses it.
+        if helper.module and (expected is None or expected > helper.claimed):
             continue
         if helper.claimed != expected:
             wrong.append((helper, expected))

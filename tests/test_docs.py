@@ -47,6 +47,26 @@ def test_first_uses_follow_kit_calls_imports_and_the_lesson_object(tmp_path):
     assert unknown == {"01": ["catdogkit.lesson.nothing_here"]}
 
 
+def test_which_tags_count_as_wrong(tmp_path):
+    write_lesson(tmp_path, "00_first", "import catdogkit as cdk",
+                 'lesson = cdk.lesson.setup("00_first")\nlesson.photo(0)')
+    write_lesson(tmp_path, "02_third", "import catdogkit as cdk", "cdk.visualize.tile([])")
+    (tmp_path / "catdogkit" / "visualize").mkdir(parents=True)
+    (tmp_path / "catdogkit" / "lesson.py").write_text(
+        '"""Set-up. Introduced in lesson 03."""\n'  # a module: a lesson before it uses it
+        'class Lesson:\n    """The lesson. Introduced in lesson 00."""\n'
+        '    def photo(self):\n        """A photo."""\n'  # its class's tag speaks for it
+        'def setup():\n    """Start. Introduced in lesson 01."""\n'
+        'def table():\n    """A table. Introduced in lesson 00."""\n')
+    (tmp_path / "catdogkit" / "visualize" / "render.py").write_text(
+        '"""Rendering. Introduced in lesson 01."""\n'  # before any use found: its constants may be why
+        'def tile():\n    """A mosaic."""\n')
+    wrong = {helper.key: (helper.claimed, expected) for helper, expected in lesson_tags.wrong_tags(tmp_path)}
+    assert wrong == {"catdogkit.lesson": ("03", "00"), "catdogkit.lesson.setup": ("01", "00"),
+                     "catdogkit.lesson.table": ("00", None),
+                     "catdogkit.visualize.render.tile": (None, "02")}
+
+
 @pytest.mark.parametrize("docstring, expected, fixed", [
     ("Tile images.\n\n    Introduced in lesson 03 (feature maps).\n    ", "05",
      "Tile images.\n\n    Introduced in lesson 05 (layer visualization).\n    "),
