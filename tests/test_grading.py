@@ -79,3 +79,38 @@ def test_quiet_keras_warnings_hides_only_the_harmless_ones():
         warnings.warn("The structure of `inputs` doesn't match the expected structure.", UserWarning)
         warnings.warn("something else", UserWarning)
     assert [str(w.message) for w in caught] == ["something else"]
+
+
+def _delegating_answer():
+    import catdogkit as cdk
+
+    def feature_maps(model, photo, layer_name):
+        return cdk.visualize.feature_maps(model, photo, layer_name)
+    return feature_maps
+
+
+def test_on_your_own_refuses_an_answer_that_hands_the_work_to_the_kit():
+    import catdogkit.visualize as visualize
+    model, photo = grading.tiny_cnn(), grading.sample_photo("cats", image_size=32)
+    with pytest.raises(grading.KitSwitchedOff, match=r"feature_maps called the kit's catdogkit\.visualize\.\w+\."
+                                                     r"feature_maps, which is switched off"):
+        grading.on_your_own(_delegating_answer())(model, photo, "conv1")
+    assert visualize.feature_maps(model, photo, "conv1").shape == (30, 30, 8), "the kit is back on afterwards"
+
+
+def test_kit_switched_off_covers_names_imported_into_the_answers_namespace():
+    from catdogkit.visualize import feature_maps as imported
+    namespace = {"imported": imported}
+    exec("def answer(model, photo):\n    return imported(model, photo, 'conv1')\n", namespace)
+    with pytest.raises(grading.KitSwitchedOff):
+        grading.on_your_own(namespace["answer"])(grading.tiny_cnn(), grading.sample_photo("dogs", image_size=32))
+    assert namespace["imported"] is imported
+
+
+def test_on_your_own_keeps_answers_that_do_their_own_work_and_the_grading_helpers():
+    def shape_of(values):
+        return grading.describe(np.asarray(values))
+    checked = grading.on_your_own(shape_of)
+    assert checked([[1.0, 2.0]]) == "ndarray of shape (1, 2) and dtype float64"
+    assert grading.on_your_own(checked) is checked, "wrapping twice changes nothing"
+    assert checked.__name__ == "shape_of"
