@@ -223,7 +223,9 @@ def _outline(draw, shapes, pose, fur):
 
 def _body(draw, rng, pose, fur):
     # A neck and shoulders under the head, the same for both classes.
-    draw.polygon(pose.ellipse(0, 1.9, rng.uniform(1.0, 1.5), 1.3), fill=_shade(fur, rng.uniform(0.8, 1.1)))
+    outline = pose.ellipse(0, 1.9, rng.uniform(1.0, 1.5), 1.3)
+    draw.polygon(outline, fill=_shade(fur, rng.uniform(0.8, 1.1)))
+    return outline
 
 
 def _light_and_noise(rng, image, size):
@@ -233,11 +235,13 @@ def _light_and_noise(rng, image, size):
     return np.clip(pixels * gain[..., None] + noise, 0, 255).astype(np.uint8)
 
 
-def draw_photo(class_name, rng, image_size=150):
+def draw_photo(class_name, rng, image_size=150, *, with_mask=False):
     """Draw one cartoon photo of ``class_name`` ("cats" or "dogs") as uint8 ``(S, S, 3)``.
 
     Introduced in lesson 01. ``rng`` is a ``numpy.random.Generator``; the same state
-    always draws the same photo.
+    always draws the same photo. ``with_mask=True`` also returns where the animal is
+    (head, neck and shoulders) as bool ``(S, S)``: the truth that Grad-CAM is measured
+    against (``benchmarks/gradcam.py``); the photo is the same either way.
     """
     if class_name not in CLASSES:
         from catdogkit.errors import CatDogKitError
@@ -249,7 +253,7 @@ def draw_photo(class_name, rng, image_size=150):
                  radius, rng.normal(0, 0.2), rng.uniform(0.88, 1.12))
     fur = _jitter(rng, _FUR)
     draw = ImageDraw.Draw(canvas)
-    _body(draw, rng, pose, fur)
+    body = _body(draw, rng, pose, fur)
     is_cat = class_name == "cats"
     shapes, extras = (_cat_outline if is_cat else _dog_outline)(rng, pose)
     mask = Image.new("L", (size, size), 0)
@@ -261,7 +265,20 @@ def draw_photo(class_name, rng, image_size=150):
     (_cat_face if is_cat else _dog_face)(draw, rng, pose, fur, extras)
     _clutter(draw, rng, size, int(rng.random() < 0.2))
     small = canvas.reduce(_SUPERSAMPLE)
-    return _light_and_noise(rng, small, image_size)
+    pixels = _light_and_noise(rng, small, image_size)
+    if not with_mask:
+        return pixels
+    mask_draw.polygon(body, fill=255)
+    return pixels, np.asarray(mask.reduce(_SUPERSAMPLE)) >= 128
+
+
+def photo_rng(seed, split, class_index, index):
+    """The generator that draws photo ``index`` of a class and split of the sample ``seed``.
+
+    One generator per photo, keyed by its place in the set: the same photo comes out
+    whatever the number of worker processes, and can be drawn again alone (with its mask).
+    """
+    return np.random.default_rng([seed, SPLITS.index(split), class_index, index])
 
 
 def _counts(n_per_class):
@@ -287,11 +304,8 @@ def _jobs(counts, seed, image_size):
 
 def _write_chunk(folder, jobs):
     for split, class_index, i, seed, image_size in jobs:
-        # One generator per photo, keyed by its place in the set: the same photo comes
-        # out whatever the number of worker processes.
-        rng = np.random.default_rng([seed, SPLITS.index(split), class_index, i])
         name = CLASSES[class_index]
-        pixels = draw_photo(name, rng, image_size)
+        pixels = draw_photo(name, photo_rng(seed, split, class_index, i), image_size)
         Image.fromarray(pixels).save(Path(folder, split, name, f"{name[:-1]}.{i}.jpg"), quality=90)
     return len(jobs)
 

@@ -27,9 +27,9 @@ def test_plots_return_their_figure_and_use_given_axes():
     assert plot_feature_maps(maps, ax=ax) is own
     pair = plot_side_by_side(maps, maps * 2)
     assert [axis.get_title() for axis in pair.axes] == ["cats", "dogs"]
-    # each channel is scaled on its own: twice the maps draw the same picture
-    np.testing.assert_allclose(pair.axes[0].images[0].get_array(),
-                               pair.axes[1].images[0].get_array())
+    # one colour scale per channel for both photos: twice the maps draw twice as bright
+    np.testing.assert_allclose(2 * pair.axes[0].images[0].get_array(),
+                               pair.axes[1].images[0].get_array(), rtol=1e-5)
     layers = plot_all_feature_maps({"a": maps, "b": maps[:3, :3]})
     assert [axis.get_title(loc="left") for axis in layers.axes] == ["a  6x6x5", "b  3x3x5"]
     history = {"loss": [0.7, 0.5], "val_loss": [0.72, 0.6], "accuracy": [0.5, 0.7]}

@@ -16,7 +16,8 @@ from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import (
     activation_model, as_batch, check_layer, input_size, layer_names, layer_table, photo_digest)
 from catdogkit.visualize.outcomes import confusion_matrix, misclassified
-from catdogkit.visualize.render import colour_tiles, deprocess, image_png, scale_each, tile
+from catdogkit.visualize.render import (
+    colour_tiles, deprocess, image_png, scale_each, scale_together, tile)
 from catdogkit.visualize.plots import (
     figure_png, plot_all_feature_maps, plot_confusion_matrix, plot_dense_units,
     plot_feature_maps, plot_filter_patterns, plot_grad_cam, plot_images, plot_kernels,
@@ -32,5 +33,5 @@ __all__ = [
     "photo_digest", "plot_all_feature_maps", "plot_confusion_matrix", "plot_dense_units",
     "plot_feature_maps", "plot_filter_patterns", "plot_grad_cam", "plot_images",
     "plot_kernels", "plot_layer_statistics", "plot_misclassified", "plot_pca",
-    "plot_side_by_side", "plot_training_curves", "scale_each", "tile",
+    "plot_side_by_side", "plot_training_curves", "scale_each", "scale_together", "tile",
 ]

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
 from catdogkit.i18n import _, format_number, format_percent
-from catdogkit.visualize.render import deprocess, tile
+from catdogkit.visualize.render import deprocess, scale_together, tile
 
 CLASS_COLOURS = ("#e66101", "#5e3c99")
 
@@ -44,7 +44,7 @@ def _axes(ax, n=1, figsize=(6, 4)):
     return axes[0].figure, axes
 
 
-def _draw_tiles(ax, images, titles=None, ncols=None, cmap="viridis", normalize=False):
+def _draw_tiles(ax, images, titles=None, ncols=None, cmap="viridis", normalize=False, limits=None):
     images = np.asarray(images, dtype=np.float32)
     n, h, w = images.shape[:3]
     ncols = min(ncols or math.ceil(math.sqrt(n)), n)
@@ -52,7 +52,8 @@ def _draw_tiles(ax, images, titles=None, ncols=None, cmap="viridis", normalize=F
     mosaic = tile(images, ncols, pad, normalize)
     if mosaic.ndim == 3:  # RGB: blank gaps as white, not NaN
         mosaic = np.nan_to_num(mosaic, nan=1.0)
-    ax.imshow(mosaic, cmap=cmap, interpolation="nearest")
+    vmin, vmax = limits or (None, None)
+    ax.imshow(mosaic, cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax)
     ax.set_axis_off()
     for i, text in enumerate(titles or []):
         r, c = divmod(i, ncols)
@@ -82,13 +83,21 @@ def plot_feature_maps(maps, channels=None, *, ax=None, title=None, ncols=None, c
 def plot_side_by_side(left, right, titles=CLASS_NAMES, channels=None, *, ax=None, cmap="viridis"):
     """The same layer's feature maps for two photos (a cat and a dog), side by side.
 
-    ``left`` and ``right`` are ``(h, w, c)``; ``ax`` is None or a pair of axes.
+    ``left`` and ``right`` are ``(h, w, c)``; ``ax`` is None or a pair of axes. Each
+    channel is drawn on one colour scale for both photos (:func:`scale_together`), so a
+    channel brighter for the dog than for the cat looks brighter, and a dead one is dark
+    in both.
 
     Introduced in lesson 03 (feature maps).
     """
+    left, right = scale_together(left, right)
+    channels = list(range(left.shape[-1]) if channels is None else channels)
     fig, axes = _axes(ax, 2, (12, 6))
     for axis, maps, title in zip(axes, (left, right), titles):
-        plot_feature_maps(maps, channels, ax=axis, title=title, cmap=cmap)
+        _draw_tiles(axis, np.moveaxis(maps[..., channels], -1, 0), [str(c) for c in channels],
+                    None, cmap, limits=(0.0, 1.0))
+        if title:
+            axis.set_title(title, fontsize=10)
     return fig
 
 

@@ -21,6 +21,26 @@ def scale_each(images):
     return (images - low) / np.where(span > 0, span, 1.0)
 
 
+def scale_together(*maps):
+    """Feature maps ``(h, w, c)`` of several photos scaled to 0..1 per channel on ONE range.
+
+    Channel ``k`` of every photo is mapped with the same low (0, or the lowest value when
+    negative) and high (the highest over all the photos),
+    so "bright for the dog, dark for the cat" can be read off the pictures, and a channel
+    that stays at one value for every photo (a dead ReLU) is 0, drawn as dead. Returns a
+    list of float32 arrays shaped like the inputs.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    stack = np.stack([np.asarray(m, dtype=np.float32) for m in maps])
+    if stack.ndim != 4:
+        raise CatDogKitError(f"scale_together needs feature maps (h, w, channels), got {stack.shape[1:]}")
+    # Zero stays the darkest colour of a ReLU map: a weak answer must not look like a strong one.
+    low = np.minimum(stack.min(axis=(0, 1, 2), keepdims=True), 0.0)
+    span = stack.max(axis=(0, 1, 2), keepdims=True) - low
+    return list((stack - low) / np.where(span > 0, span, 1.0))
+
+
 def tile(images, ncols=None, pad=1, normalize=False):
     """Images ``(N, h, w)`` or ``(N, h, w, 3)`` as one mosaic array, ``ncols`` per row.
 
