@@ -36,7 +36,7 @@ class Helper:
     path: Path
     docstring: ast.Constant  # the docstring's node in the module's source
     claimed: str | None  # the lesson number its docstring names, or None
-    #: a method or property: checked only when it has a tag (its class's tag speaks for it)
+    #: a method, property or module: checked only when it has a tag (a class's tag speaks for its members)
     optional: bool
     module: bool = False  # see wrong_tags for what a module's tag may say
 
