@@ -3,7 +3,8 @@
 One idea per module: ``layers`` (lookup by name, photo shapes, cached sub-models),
 ``activations`` (feature maps, per-layer statistics), ``dense`` (head cost, unit
 activations, PCA), ``filters`` (kernels, patterns by gradient ascent), ``heatmaps``
-(Grad-CAM), ``outcomes`` (confusion matrix, misclassified photos), ``render`` (mosaics and
+(Grad-CAM), ``selectivity`` (cat-vs-dog preference of channels over many photos,
+receptive fields), ``outcomes`` (confusion matrix, misclassified photos), ``render`` (mosaics and
 PNG bytes, no matplotlib figure) and ``plots`` (matplotlib figures).
 Everything public is re-exported here: ``cdk.visualize.feature_maps(model, photo, "conv1")``.
 """
@@ -16,6 +17,8 @@ from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import (
     activation_model, as_batch, check_layer, input_size, layer_names, layer_table, photo_digest)
 from catdogkit.visualize.outcomes import confusion_matrix, misclassified
+from catdogkit.visualize.selectivity import (
+    channel_selectivity, most_selective, receptive_field, top_patches)
 from catdogkit.visualize.render import (
     colour_tiles, deprocess, image_png, scale_each, scale_together, tile)
 from catdogkit.visualize.plots import (
@@ -25,13 +28,16 @@ from catdogkit.visualize.plots import (
     plot_training_curves)
 
 __all__ = [
-    "activation_model", "all_feature_maps", "as_batch", "check_layer", "class_means",
+    "activation_model", "all_feature_maps", "as_batch", "channel_selectivity", "check_layer",
+    "class_means",
     "class_separation", "colour_tiles", "confusion_matrix", "default_cam_layer", "dense_activations",
     "deprocess", "feature_maps", "figure_png", "filter_patterns", "first_layer_patches",
     "grad_cam", "head_parameter_cost", "image_png", "input_size", "kernel_weights", "layer_names",
-    "layer_outputs", "layer_statistics", "layer_table", "misclassified", "overlay", "pca_2d",
+    "layer_outputs", "layer_statistics", "layer_table", "misclassified", "most_selective",
+    "overlay", "pca_2d", "receptive_field",
     "photo_digest", "plot_all_feature_maps", "plot_confusion_matrix", "plot_dense_units",
     "plot_feature_maps", "plot_filter_patterns", "plot_grad_cam", "plot_images",
     "plot_kernels", "plot_layer_statistics", "plot_misclassified", "plot_pca",
     "plot_side_by_side", "plot_training_curves", "scale_each", "scale_together", "tile",
+    "top_patches",
 ]
