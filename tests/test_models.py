@@ -78,11 +78,16 @@ def test_transfer_cnn_untrained_and_fine_tune():
     lambda: models.build("transfer", (96, 96, 3))])
 def test_transfer_cnn_says_clearly_when_weights_cannot_be_fetched(make, monkeypatch, tmp_path):
     # A proxy that refuses every connection: the real download code fails at once.
+    import urllib.request
     for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(CatDogKitError, match="weights=None"):
-        make()
+    try:
+        with pytest.raises(CatDogKitError, match="weights=None"):
+            make()
+    finally:
+        # urllib keeps the opener (and its proxy) it built: later downloads must not inherit it.
+        urllib.request.install_opener(None)
 
 
 def test_fine_tune_needs_a_transfer_model():
