@@ -8,6 +8,7 @@ import tensorflow as tf
 from matplotlib import colormaps
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.viewcache import remember
 from catdogkit.visualize.layers import activation_model, as_batch, check_layer, layer_names
 
 
@@ -54,8 +55,14 @@ def grad_cam(model, photo, layer=None, class_index=1):
     """
     layer = layer or default_cam_layer(model)
     check_layer(model, layer, "spatial")
+    batch = as_batch(model, photo)[:1]
+    return remember("grad_cam", lambda: _grad_cam(model, batch, layer, class_index),
+                    model, batch, layer, class_index)
+
+
+def _grad_cam(model, batch, layer, class_index):
     sub = activation_model(model, [layer], inputs_of=[model.layers[-1].name])
-    batch = tf.constant(as_batch(model, photo)[:1])
+    batch = tf.constant(batch)
     with tf.GradientTape() as tape:
         maps, head_input = sub(batch, training=False)
         tape.watch(maps)
