@@ -7,8 +7,9 @@ the translation and the hash of the English source it was translated from:
   and ``{{exercise}}`` become the Spanish notebook's Colab badge and links);
 * a code cell: ``strings``, pairs ``{en, es}`` of comments and messages replaced in the
   English code, which is otherwise copied as it is (an empty entry shares the cell); the
-  pairs of ``common.yaml`` beside the catalogues apply to every code cell. The set-up
-  call ``cdk.lesson.setup(...)`` gets ``lang="es"``.
+  pairs of ``common.yaml`` beside the catalogues apply to every code cell. A lesson's
+  set-up call ``cdk.lesson.setup(...)`` gets ``lang="es"``; an exercise's set-up cell
+  calls ``i18n.set_language("es")`` after ``import catdogkit as cdk``.
 
 A cell is *stale* when its English changed after it was translated (the hashes differ),
 *untranslated* when its catalogue has no entry; the generator then keeps the English (or
@@ -48,7 +49,14 @@ LESSON_CATALOGUES = LESSONS_ES / "catalogue"
 EXERCISE_CATALOGUES = REPO / "solutions" / "_catalogue_es"
 SUFFIX = "_es"
 _SETUP_CALL = re.compile(r"(cdk\.lesson\.setup\([^()\n]*)\)")
+_KIT_IMPORT = re.compile(r"^import catdogkit as cdk$", re.M)
 _SKIPPED_TOKENS = {tokenize.COMMENT, tokenize.STRING, tokenize.NL, tokenize.NEWLINE}
+
+
+def _shown(path):
+    """``path`` relative to the repository when it is inside it (as problems name it)."""
+    path = Path(path)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def source_hash(source):
@@ -131,8 +139,11 @@ def code_tokens(source):
 
 
 def with_language(source):
-    """The English code with the set-up call asking for Spanish."""
-    return _SETUP_CALL.sub(lambda m: m.group(1) + f', lang="{LANG}")', source)
+    """The English code asking for Spanish: in a lesson's set-up call, or after an exercise's import."""
+    if _SETUP_CALL.search(source):
+        return _SETUP_CALL.sub(lambda m: m.group(1) + f', lang="{LANG}")', source)
+    return _KIT_IMPORT.sub(lambda m: m.group(0) + f'\nfrom catdogkit import i18n\ni18n.set_language("{LANG}")',
+                           source, count=1)
 
 
 def _translate_code(cell_id, source, entry, common, problems):
@@ -173,7 +184,7 @@ def translate_notebook(target):
     links = {"badge": course.colab_badge(target.badge_path), **target.links}
     for cell in spanish.cells:
         entry = entries.get(cell.id)
-        where = f"{target.catalogue.relative_to(REPO)} [{cell.id}]"
+        where = f"{_shown(target.catalogue)} [{cell.id}]"
         if entry is None or (cell.cell_type == "markdown" and "text" not in entry):
             problems.append(f"{where}: untranslated {cell.cell_type} cell")
             cell.source = with_language(cell.source) if cell.cell_type == "code" else cell.source
@@ -187,9 +198,9 @@ def translate_notebook(target):
         else:
             cell.source = _translate_markdown(entry, links)
     ids = {cell.id for cell in english.cells}
-    problems += [f"{target.catalogue.relative_to(REPO)} [{cell_id}]: no such cell in the English"
+    problems += [f"{_shown(target.catalogue)} [{cell_id}]: no such cell in the English"
                  for cell_id in entries if cell_id not in ids]
-    spanish.metadata["catdogkit"] = {"lang": LANG, "source": str(target.english.relative_to(REPO))}
+    spanish.metadata["catdogkit"] = {"lang": LANG, "source": _shown(target.english)}
     return Result(spanish, problems, translated)
 
 
@@ -281,7 +292,7 @@ def report(results, changed, check):
     for problem in problems:
         print("  " + problem)
     if check and changed:
-        print("out of date (run without --check): " + ", ".join(str(p.relative_to(REPO)) for p in changed))
+        print("out of date (run without --check): " + ", ".join(_shown(p) for p in changed))
     return 1 if problems or (check and changed) else 0
 
 

@@ -1,0 +1,173 @@
+"""catdogkit.i18n: the kit's own words and numbers in Spanish, English staying the default."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catdogkit import i18n, lesson
+from catdogkit.errors import CatDogKitError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """No language chosen by anyone: the kit's default. Leaves the default behind it."""
+    for name in (i18n.LANG_ENV, "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
+
+@pytest.fixture
+def spanish(english):
+    i18n.set_language("es")
+    yield
+
+
+def test_english_is_the_default_and_messages_stay_as_written(english):
+    assert i18n.language() == "en"
+    assert i18n._("Layer") == "Layer"
+    assert i18n.format_number(1234567.891, 2) == "1,234,567.89"
+    assert i18n.format_percent(0.853) == "85.3%"
+
+
+@pytest.mark.parametrize("how", ["set_language", "environment", "notebook"])
+def test_spanish_is_chosen_by_the_call_the_environment_or_the_notebook(english, monkeypatch, tmp_path, how):
+    if how == "set_language":
+        i18n.set_language("es_ES.UTF-8")
+    elif how == "environment":
+        monkeypatch.setenv(i18n.LANG_ENV, "es")
+    else:
+        notebook = tmp_path / "03_feature_maps.ipynb"
+        notebook.write_text(json.dumps({"metadata": {"catdogkit": {"lang": "es"}}, "cells": []}))
+        monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
+    assert i18n.language() == "es"
+    assert i18n._("Layer") == "Capa"
+    assert i18n.ngettext("{n} GPU", "{n} GPUs", 2) == "{n} GPU"
+
+
+def test_an_unknown_language_is_a_clear_error(english):
+    with pytest.raises(CatDogKitError, match="not 'fr'"):
+        i18n.set_language("fr")
+
+
+def test_a_notebook_without_a_language_says_nothing(tmp_path):
+    plain = tmp_path / "plain.ipynb"
+    plain.write_text(json.dumps({"metadata": {}, "cells": []}))
+    assert i18n.notebook_language(plain) is None
+    assert i18n.notebook_language(tmp_path / "missing.ipynb") is None
+    assert i18n.notebook_language(None) is None
+
+
+def test_spanish_numbers_follow_the_cldr_es_rules(spanish):
+    assert i18n.format_number(1234567.891, 2) == "1.234.567,89"
+    assert i18n.format_number(12345) == "12.345"
+    assert i18n.format_number(1234) == "1234"  # CLDR es: no grouping below five digits
+    assert i18n.format_number(-0.5, 1) == "-0,5"
+    assert i18n.format_percent(0.853) == "85,3\u00a0%"
+
+
+def test_spanish_numbers_agree_with_babel_where_babel_applies_the_same_rule(spanish):
+    babel_numbers = pytest.importorskip("babel.numbers")
+    for value in (12345.678, 3453121.0, 99999.5, 100000.25):
+        assert i18n.format_number(value, 2) == babel_numbers.format_decimal(
+            value, format="#,##0.00", locale="es")
+
+
+def test_the_compiled_catalogue_is_the_po_file_and_covers_every_marked_message():
+    pytest.importorskip("babel")
+    from catdogkit_dev import translate_messages
+
+    catalog = translate_messages.read_po()
+    assert translate_messages.missing(catalog) == [], "messages marked with _() but not translated"
+    assert translate_messages.MO.read_bytes() == translate_messages.compiled(catalog), (
+        "catdogkit.mo is stale: run python -m catdogkit_dev.translate messages")
+
+
+def test_every_translation_keeps_the_placeholders_of_its_message():
+    import re
+
+    pytest.importorskip("babel")
+    from catdogkit_dev import translate_messages
+
+    wrong = []
+    for message in translate_messages.read_po():
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        wanted = set(re.findall(r"\{\w*\}", ids[0]))
+        wrong += [ids[0] for text in strings if set(re.findall(r"\{\w*\}", text)) != wanted]
+    assert not wrong, f"translations that lose or add a {{placeholder}}: {wrong}"
+
+
+def test_setup_in_spanish_says_where_the_photos_come_from_in_spanish(english, tiny_sample, monkeypatch):
+    for name in ("CATDOGKIT_DATA", "JUPYTERHUB_USER", "JUPYTERHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    started = lesson.setup("03_feature_maps", data=tiny_sample, show=False, lang="es")
+    text = started.message.value
+    assert "Lección 03 · Visualizar mapas de características" in text
+    assert "Se ejecuta en este ordenador" in text and "Fotos: las fotos que has pedido en" in text
+    assert i18n.language() == "es"
+
+
+def test_widgets_and_plots_speak_spanish(spanish, tiny_sample):
+    from catdogkit.visualize.plots import plot_training_curves
+    from catdogkit.widgets import DataBrowser, PhotoPicker
+
+    picker = PhotoPicker({"gato 1": np.zeros((32, 32, 3), "float32")}, image_size=32)
+    assert (picker.choice.description, picker.upload.description) == ("Foto", "Tu foto")
+    browser = DataBrowser(tiny_sample, image_size=32, per_page=4)
+    assert (browser.split.description, browser.class_name.description) == ("Partición", "Clase")
+    assert browser.info.value.startswith("train/cats: fotos 1-4 de ")
+    figure = plot_training_curves({"loss": [0.7, 0.6], "val_loss": [0.7, 0.65]})
+    assert [axis.get_xlabel() for axis in figure.axes] == ["época", "época"]
+    assert figure.axes[0].get_title() == "pérdida"
+
+
+def test_the_data_check_report_speaks_spanish_and_names_the_classes(spanish, tiny_sample):
+    from catdogkit.data import check_photos
+
+    summary = check_photos(tiny_sample).summary()
+    assert "utilizables: 160, descartadas: 0" in summary
+    assert "entrenamiento" in summary and "validación" in summary
+
+
+def _gatos_y_perros(root):
+    """Class folders gatos/ and perros/ with a few small photos, and one broken file."""
+    for name, colour in (("gatos", (200, 120, 40)), ("perros", (60, 90, 200))):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for index in range(10):
+            Image.new("RGB", (24, 24), tuple(c - 3 * index for c in colour)).save(folder / f"{index}.jpg")
+    (root / "perros" / "roto.jpg").write_bytes(b"")
+    return root
+
+
+def test_data_check_on_the_command_line_reports_in_spanish(tmp_path):
+    folder = _gatos_y_perros(tmp_path / "mis_fotos")
+    environment = {**os.environ, i18n.LANG_ENV: "es", "CATDOGKIT_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "catdogkit", "data", "check", str(folder)],
+                          capture_output=True, text=True, env=environment, cwd=REPO, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr  # one photo left out
+    report = done.stdout
+    assert "gatos" in report and "perros" in report, report
+    assert "utilizables: 20, descartadas: 1" in report, report
+    assert "archivo vacío (0 bytes)" in report and "roto.jpg" in report, report
+    assert "división hecha por el kit: 80 % entrenamiento / 20 % validación" in report, report
+
+
+def test_the_command_line_help_speaks_spanish(tmp_path):
+    environment = {**os.environ, i18n.LANG_ENV: "es"}
+    done = subprocess.run([sys.executable, "-m", "catdogkit", "--help"], capture_output=True, text=True,
+                          env=environment, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Aprende cómo ve gatos y perros una red convolucional." in done.stdout
