@@ -55,6 +55,16 @@ setup_browser() {
     DEBIAN_FRONTEND=noninteractive quiet apt-get install -y --no-install-recommends chromium fonts-dejavu-core
 }
 
+setup_hub() {  # the hub test's proxy: configurable-http-proxy from npm, in the venv
+    local prefix=$VENV/node stamp=$VENV/node/.catdogkit-stamp want="configurable-http-proxy@4"
+    if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "dev.sh: no npm, so the JupyterHub test will skip (apt-get install npm)" >&2; return
+    fi
+    quiet npm install --no-audit --no-fund --prefix "$prefix" "$want"
+    echo "$want" >"$stamp"
+}
+
 export PATH=$VENV/bin:$PATH   # nbgrader calls `alembic` by name
 command=${1:-help}
 shift || true
@@ -75,6 +85,7 @@ case $command in
             exec "$VENV/bin/python" -m pytest -m "not slow and not browser and not realdata" "$@"
         fi
         setup_browser
+        setup_hub
         "$VENV/bin/python" -m pytest "$@"
         echo "dev.sh: the widget tests again, under ipywidgets 7.7 (Colab's version)"
         CATDOGKIT_EXPECT_IPYWIDGETS=7 PYTHONPATH=$WIDGETS7 \
