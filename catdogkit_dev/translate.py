@@ -189,14 +189,14 @@ def translate_notebook(target):
             problems.append(f"{where}: untranslated {cell.cell_type} cell")
             cell.source = with_language(cell.source) if cell.cell_type == "code" else cell.source
             continue
+        before = len(problems)
         if entry.get("source") != source_hash(cell.source):
             problems.append(f"{where}: stale (its English changed after it was translated)")
-        else:
-            translated += 1
         if cell.cell_type == "code":
             cell.source = _translate_code(where, cell.source, entry, common, problems)
         else:
             cell.source = _translate_markdown(entry, links)
+        translated += len(problems) == before
     ids = {cell.id for cell in english.cells}
     problems += [f"{_shown(target.catalogue)} [{cell_id}]: no such cell in the English"
                  for cell_id in entries if cell_id not in ids]
