@@ -647,6 +647,37 @@ def test_guide_lists_every_part_with_its_points():
         assert table[assignment] == parts, assignment
 
 
+def _solution_function(assignment, grade_id, namespace):
+    """Define the solution of one answer cell in ``namespace`` and return the function."""
+    cell = next(c for c in _read(REPO / "solutions" / assignment / f"{assignment}.ipynb").cells
+                if _nbgrader(c).get("grade_id") == grade_id)
+    exec(_without_markers(cell.source), namespace)
+    return namespace[_function_name(_without_markers(cell.source))]
+
+
+def test_exercise_04_says_what_the_two_networks_cost():
+    """The figures that exercise 04 states are what its own layer_cost finds in the kit's networks."""
+    import re
+
+    import keras
+    from keras import layers
+
+    import catdogkit as cdk
+    layer_cost = _solution_function("04_dense_layers", "layer_cost", {"layers": layers, "keras": keras})
+    text = next(c.source for c in _read(REPO / "solutions" / "04_dense_layers" / "04_dense_layers.ipynb").cells
+                if c.get("id") == "intro-layer-cost")
+    text = re.sub(r"\s+", " ", text)
+    costs = {}
+    for network in (cdk.models.original_cnn(), cdk.models.improved_cnn()):
+        parts = [layer_cost(layer) for layer in network.layers]
+        costs[network.name] = (sum(p for p, _ in parts), sum(m for _, m in parts))
+    (class_params, class_macs), (improved_params, improved_macs) = costs["original_cnn"], costs["improved_cnn"]
+    assert f"{improved_params:,} parameters" in text and f"{class_params:,}" in text
+    assert f"about {round(improved_macs / 1e6)} million multiply-adds per photo against {round(class_macs / 1e6)} million" in text
+    assert f"about {improved_macs / class_macs:.1f} times as many" in text
+    assert "about a third" in text and 0.3 < improved_params / class_params < 0.4
+
+
 def test_grading_config():
     """The course config: folders, timeout, TF log lines ignored, deleted cells restored."""
     import re
