@@ -42,7 +42,8 @@ def _normalise(lang):
 def set_language(lang):
     """Use ``lang`` (``"en"`` or ``"es"``) for every later message; ``None`` goes back to the default.
 
-    Returns the language now in use. Introduced in lesson 00 (through ``setup(lang=)``).
+    Returns the language now in use. The Spanish lessons choose it through
+    ``cdk.lesson.setup(..., lang="es")``; the Spanish exercises call it themselves.
     """
     global _chosen
     _chosen = None if lang is None else _normalise(lang)
