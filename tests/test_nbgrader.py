@@ -114,6 +114,7 @@ KIT_TWINS = {
     "class_network": "models.original_cnn",
     "improved_network": "models.improved_cnn",
     "grad_cam_map": "visualize.grad_cam",
+    "receptive_fields": "visualize.receptive_field",
 }
 #: Kit modules that no exercise answer could call (command line, servers).
 NOT_TWINS = ("catdogkit.__main__", "catdogkit.cli", "catdogkit.serve", "catdogkit.voila", "catdogkit.grading")
@@ -470,10 +471,22 @@ def _student(report, student):
     return entry
 
 
+#: The English assignments; each may have a Spanish twin named ``<assignment>_es``.
+ENGLISH = [name for name in ASSIGNMENTS if not name.endswith("_es")]
+
+
+def _graded_parts(assignment):
+    cells = _read(REPO / "solutions" / assignment / f"{assignment}.ipynb").cells
+    return [(_nbgrader(c)["grade_id"], float(_nbgrader(c)["points"])) for c in cells if _nbgrader(c).get("grade")]
+
+
 def test_assignments_exist():
-    """One assignment per lesson 01-07, named after the lesson."""
+    """One assignment per lesson 01-07, named after the lesson; Spanish twins grade the same parts."""
     from catdogkit.course import lesson_names
-    assert ASSIGNMENTS == lesson_names()[1:]
+    assert ENGLISH == lesson_names()[1:]
+    for twin in sorted(set(ASSIGNMENTS) - set(ENGLISH)):
+        assert twin[:-len("_es")] in ENGLISH, twin
+        assert _graded_parts(twin) == _graded_parts(twin[:-len("_es")]), f"{twin} grades other parts or points"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -617,7 +630,7 @@ def test_notebook_follows_the_course_rules(assignment):
         meta = cell["metadata"]["nbgrader"]
         source = _code(cell)
         assert meta["locked"] and meta["points"] > 0 and not meta["solution"]
-        assert source.startswith("# Check that"), meta["grade_id"]
+        assert source.startswith("# Comprueba que" if assignment.endswith("_es") else "# Check that"), meta["grade_id"]
         visible = source.split("### BEGIN HIDDEN TESTS")[0]
         assert "### BEGIN HIDDEN TESTS" in source and "### END HIDDEN TESTS" in source
         for part in (visible, "\n".join(l for l in source.splitlines() if not l.startswith("###"))):
@@ -639,8 +652,8 @@ def test_guide_lists_every_part_with_its_points():
         match = re.match(r"\| `(\d\d_\w+)` \| (.*) \|$", line)
         if match:
             table[match.group(1)] = re.findall(r"`(\w+)`[^`(]*\((\d+)\)", match.group(2))
-    assert sorted(table) == ASSIGNMENTS
-    for assignment in ASSIGNMENTS:
+    assert sorted(table) == ENGLISH
+    for assignment in ENGLISH:
         cells = _read(REPO / "solutions" / assignment / f"{assignment}.ipynb").cells
         parts = [(_nbgrader(c)["grade_id"][len("test_"):], str(int(_nbgrader(c)["points"])))
                  for c in cells if _nbgrader(c).get("grade")]
@@ -676,6 +689,29 @@ def test_exercise_04_says_what_the_two_networks_cost():
     assert f"about {round(improved_macs / 1e6)} million multiply-adds per photo against {round(class_macs / 1e6)} million" in text
     assert f"about {improved_macs / class_macs:.1f} times as many" in text
     assert "about a third" in text and 0.3 < improved_params / class_params < 0.4
+
+
+def test_exercises_mean_what_the_kit_means():
+    """Receptive field (03), channel selectivity (05) and deprocess (06) are the kit's own ideas."""
+    import keras
+    import numpy as np
+
+    import catdogkit as cdk
+    from catdogkit import grading
+    namespace = {"keras": keras, "np": np}
+    receptive_fields = _solution_function("03_feature_maps", "receptive_fields", namespace)
+    channel_selectivity = _solution_function("05_layer_visualization", "channel_selectivity", namespace)
+    deprocess = _solution_function("06_convnet_filters", "deprocess", namespace)
+    for model in (cdk.models.original_cnn(), cdk.models.improved_cnn((64, 64, 3))):
+        fields = receptive_fields(model)
+        assert fields and all(size == cdk.visualize.receptive_field(model, name)[0] for name, size in fields.items())
+    tiny = grading.tiny_cnn()
+    photos, labels = grading.sample_batch(8, image_size=32)
+    maps = grading.call(keras.Model(tiny.inputs, tiny.get_layer("conv2").output), photos)
+    kit = cdk.visualize.channel_selectivity(tiny, photos, "conv2", labels)["selectivity"]
+    assert np.allclose(channel_selectivity(maps, labels), kit, rtol=1e-3, atol=1e-4)
+    pattern = np.random.default_rng(0).normal(0, 40, (16, 16, 3))
+    assert np.abs(deprocess(pattern).astype(int) - cdk.visualize.deprocess(pattern) * 255).max() <= 1
 
 
 def test_grading_config():
