@@ -9,10 +9,12 @@ from pathlib import Path
 import zipfile
 
 import keras
+import numpy as np
 from keras import layers
 
 from catdogkit.constants import CLASS_NETWORK_PARAMS
 from catdogkit.errors import CatDogKitError
+from catdogkit.viewcache import remember
 
 ORIGINAL_PARAMS = CLASS_NETWORK_PARAMS
 ORIGINAL_MIN_SIZE = 46
@@ -312,11 +314,18 @@ def predict(model, photos, *, flip=False, batch_size=32):
     """``P(dog)`` for a batch of raw photos, shape ``(N,)``.
 
     ``flip=True`` averages each photo's prediction with its mirror image's (test-time
-    augmentation): a cat seen from the left is still a cat.
+    augmentation): a cat seen from the left is still a cat. The result is kept in the
+    view cache (per weights and photos), so a lesson page asks the network only once.
 
     Introduced in lesson 07 (the improved model).
     """
-    import numpy as np
+    photos = np.asarray(photos, dtype="float32")
+    return remember("predict", lambda: predict_batch(model, photos, flip=flip, batch_size=batch_size),
+                    model, photos, flip)
+
+
+def predict_batch(model, photos, *, flip=False, batch_size=32):
+    """:func:`predict` without the view cache: for batches streamed once (evaluation)."""
     photos = np.asarray(photos, dtype="float32")
     p = model.predict(photos, batch_size=batch_size, verbose=0).reshape(-1)
     if flip:

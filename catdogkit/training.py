@@ -25,6 +25,7 @@ from catdogkit.checkpoints import (  # noqa: F401  (load_history, writable_folde
 from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
 from catdogkit.files import write_atomically
+from catdogkit.viewcache import remember
 
 MODEL = models.MODEL_FILE
 DRIVE = Path("/content/drive/MyDrive")
@@ -208,17 +209,24 @@ def evaluate(model, dataset, class_names=None, *, flip=False):
     the loss is plain binary cross-entropy (no label smoothing), comparable between
     models. ``class_names`` default to ``("cats", "dogs")``; pass the data's own
     (``Datasets.class_names``). ``flip=True`` averages each prediction with the mirrored
-    photo's (test-time augmentation, see ``catdogkit.models.predict``).
+    photo's (test-time augmentation, see ``catdogkit.models.predict``). A dataset from
+    ``catdogkit.data.load_datasets`` is evaluated once per weights; the figures are then
+    read from the view cache.
 
     Introduced in lesson 02 (building a CNN).
     """
     check_image_size(model, dataset)
     class_names = list(class_names or CLASS_NAMES)
+    return remember("evaluate", lambda: _evaluate(model, dataset, class_names, flip),
+                    model, dataset, class_names, flip)
+
+
+def _evaluate(model, dataset, class_names, flip):
     accuracy, loss = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryCrossentropy()
     per_class = [(keras.metrics.BinaryAccuracy(), keras.metrics.Sum()) for _ in class_names]
     for images, labels in dataset:
         y = np.asarray(labels, dtype="float32").reshape(-1)
-        p = models.predict(model, images, flip=flip)
+        p = models.predict_batch(model, images, flip=flip)
         accuracy.update_state(y, p)
         loss.update_state(y[:, None], p[:, None])
         for index, (right, count) in enumerate(per_class):

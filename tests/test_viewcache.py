@@ -96,3 +96,23 @@ def test_clear_removes_the_kept_views(views):
     viewcache.remember("demo", lambda: np.ones(1), "k")
     assert viewcache.clear() == 1
     assert not (views / "demo").exists()
+
+
+def test_evaluate_and_predict_ask_the_network_once_per_weights(views, tiny_sample, monkeypatch):
+    from catdogkit import models, training
+
+    datasets = load_datasets(tiny_sample, image_size=32, batch_size=16)
+    model = tiny_cnn()
+    calls = []
+    real = models.predict_batch
+    monkeypatch.setattr(models, "predict_batch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = training.evaluate(model, datasets.validation, datasets.class_names)
+    asked = len(calls)
+    assert asked > 0 and training.evaluate(model, datasets.validation, datasets.class_names) == first
+    assert len(calls) == asked  # the second evaluation was read from the cache
+    photos = np.zeros((3, 32, 32, 3), np.float32)
+    np.testing.assert_array_equal(models.predict(model, photos), models.predict(model, photos))
+    assert len(calls) == asked + 1
+    model.get_layer("prediction").bias.assign([5.0])  # "retrained": new weights, new figures
+    assert training.evaluate(model, datasets.validation, datasets.class_names) != first
+    assert len(calls) > asked + 1
