@@ -15,7 +15,6 @@ in JupyterLab gives them), read from that server process.
 """
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -63,16 +62,14 @@ class Classroom:
         self.config = self.base / "etc" / "jupyter"
         self.hub = None
         self.bin = None
+        self.python_env = {}
         self.instructor = None
         self.students = []
 
     # -- set-up ----------------------------------------------------------------------
 
     def open(self, timeout=300):
-        self.bin = user_python(self.base / "python")
-        if self.bin is None:
-            raise RuntimeError(f"no Python {sys.version_info.major}.{sys.version_info.minor} that every "
-                               "user may run (this venv's interpreter is private)")
+        self.bin, self.python_env = user_python(self.base / "python")
         remove_abandoned_users()
         (self.base / "homes").mkdir(mode=0o755)
         self.instructor = self.users.add(INSTRUCTOR)
@@ -104,6 +101,7 @@ class Classroom:
             "CATDOGKIT_HUB_DATA": str(self.photos),
             "JUPYTER_CONFIG_PATH": str(self.config),
             "LANG": "C.UTF-8",
+            **self.python_env,
         }
 
     def _shared_photos(self):

@@ -3,16 +3,19 @@
 On a real hub the environment is installed system-wide (``/opt/conda``, a ``/usr/local``
 venv) and readable by all. A developer's venv often is not: pyenv's interpreter under
 ``/root`` (mode 700) cannot be executed by a student's uid, although the venv's packages
-in the checkout can be read. Then :func:`user_python` makes a small venv of an interpreter
-of the same version that everyone can run (Debian's ``/usr/bin/python3.11``), whose
-``.pth`` file adds this environment's site-packages, with one launcher per console
-script (``jupyterhub-singleuser``, ``nbgrader``, ``alembic``, …) that runs on it, and
-this environment's ``etc/`` and ``share/`` linked in (Jupyter's config and data). Compiled
-packages share the CPython ABI of the same minor version, so they load unchanged.
+in the checkout can be read. Then :func:`user_python` copies the interpreter itself (its
+binary, ``libpython`` and standard library, about 50 MB: the same build, so every compiled
+package and the ``re`` module behave exactly as here) into a folder everyone can read,
+adds this environment's site-packages through a ``.pth`` file, writes one launcher per
+console script (``jupyterhub-singleuser``, ``nbgrader``, ``alembic``, …) and links this
+environment's ``etc/`` and ``share/`` in (Jupyter's config and data).
+
+(Debian's own ``/usr/bin/python3.11`` was tried first: 3.11.2's ``re`` cannot compile a
+selector soupsieve sends it, and nbgrader's ``generate_feedback`` failed.)
 """
 import os
 import stat
-import subprocess
+import shutil
 import sys
 import sysconfig
 from importlib import metadata
@@ -20,7 +23,8 @@ from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
 VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
-CANDIDATES = (f"/usr/bin/python{VERSION}", f"/usr/local/bin/python{VERSION}")
+#: What the copy of the interpreter's standard library leaves out (not needed to run).
+LEFT_OUT = ("site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "config-*")
 
 
 def runnable_by_anyone(path):
@@ -33,23 +37,33 @@ def runnable_by_anyone(path):
 
 def why_no_user_python():
     """None when :func:`user_python` can give every user this environment, else the reason."""
-    if runnable_by_anyone(sys.executable) or any(runnable_by_anyone(c) for c in CANDIDATES):
+    if runnable_by_anyone(sys.executable) or Path(sys.base_prefix, "bin", f"python{VERSION}").is_file():
         return None
-    return (f"this venv's Python ({os.path.realpath(sys.executable)}) is private and no Python "
-            f"{VERSION} that every user may run was found ({', '.join(CANDIDATES)})")
+    return f"this venv's Python ({os.path.realpath(sys.executable)}) is private and cannot be copied"
 
 
 def user_python(folder):
-    """The ``bin/`` folder hub users run; None (no such Python here) when none can be made."""
+    """``(bin folder, environment)`` of a Python that every hub user may run.
+
+    This environment's own ``bin/`` when anyone may run its interpreter; otherwise a copy
+    of the interpreter in ``folder`` with this environment's packages.
+    The environment variables (``LD_LIBRARY_PATH`` for a shared ``libpython``) belong into
+    every single-user server's environment.
+    """
     if runnable_by_anyone(sys.executable):
-        return VENV_BIN
-    base = next((c for c in CANDIDATES if runnable_by_anyone(c)), None)
-    if base is None:
-        return None
+        return VENV_BIN, {}
     folder = Path(folder)
-    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True,
-                   capture_output=True, text=True)
-    site = folder / "lib" / f"python{VERSION}" / "site-packages"
+    base, lib = Path(sys.base_prefix), folder / "lib"
+    (folder / "bin").mkdir(parents=True)
+    shutil.copy2(base / "bin" / f"python{VERSION}", folder / "bin" / f"python{VERSION}")
+    (folder / "bin" / "python").symlink_to(f"python{VERSION}")
+    lib.mkdir()
+    for shared in (base / "lib").glob(f"libpython{VERSION}*.so*"):
+        shutil.copy2(shared, lib / shared.name, follow_symlinks=False)
+    shutil.copytree(base / "lib" / f"python{VERSION}", lib / f"python{VERSION}", symlinks=True,
+                    ignore=shutil.ignore_patterns(*LEFT_OUT))
+    site = lib / f"python{VERSION}" / "site-packages"
+    site.mkdir()
     packages = sysconfig.get_paths()["purelib"]
     # an `import` line in a .pth file runs: addsitedir also reads the packages' own .pth
     # files (the editable install of catdogkit is one)
@@ -63,7 +77,8 @@ def user_python(folder):
     for path in [folder, *folder.rglob("*")]:
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() or path.parent.name == "bin" else 0o644)
-    return folder / "bin"
+    # the interpreter's RUNPATH names the private folder; LD_LIBRARY_PATH comes first
+    return folder / "bin", {"LD_LIBRARY_PATH": str(lib)}
 
 
 def _launchers(bin_folder, packages):

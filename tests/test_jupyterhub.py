@@ -16,16 +16,21 @@ users made for this test (an instructor, two students; ``catdogkit_dev.hub_class
 
 Everything waits by bounded polls. Logs and screenshots go to <repo>/test-artifacts/hub/.
 """
+import json
 import re
 import sys
 import urllib.parse
+
+import jsonschema
+import psutil
+import yaml
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from catdogkit_dev.hub import why_no_hub
-from catdogkit_dev.hub_classroom import Classroom
+from catdogkit_dev.hub_classroom import SERVER_CONFIG, Classroom
 from catdogkit_dev.hub_python import why_no_user_python
 from catdogkit_dev.hub_users import why_users_cannot_be_made
 
@@ -35,10 +40,9 @@ except ImportError:  # before the browser helpers moved into catdogkit_dev (cont
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib
     import browser_support as bs
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "hub"
+DEPLOY = REPO / "deploy"
 LESSON = "01_utility_functions"
 ASSIGNMENT = "01_utility_functions"
 #: A busy two-core machine: a lesson kernel imports TensorFlow and reads the photos.
@@ -48,9 +52,6 @@ WRONG_ANSWER = ("is_photo_name", '''
 def is_photo_name(name):
     return not name.startswith(".") and name.endswith((".jpg", ".jpeg", ".png"))
 ''')
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
 def classroom():
@@ -68,6 +69,7 @@ def classroom():
 
 @pytest.fixture(scope="module")
 def browser(classroom):
+    playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
         chromium = bs.launch(playwright)
         yield chromium
@@ -131,8 +133,26 @@ def shut_kernels_down(hub, name, token):
         hub.request("DELETE", f"user/{name}/api/kernels/{kernel['id']}", token=token)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def memory_of(classroom, name):
+    """Resident memory (MiB) of ``name``'s processes now: their server, their kernels."""
+    uid = classroom.users.uid(name)
+    report = {"server_mb": [], "kernels_mb": []}
+    for process in classroom.users.processes():
+        try:
+            if process.uids().real != uid:
+                continue
+            kind = "kernels_mb" if "ipykernel" in " ".join(process.cmdline()) else "server_mb"
+            report[kind].append(round(process.memory_info().rss / 2 ** 20, 1))
+        except psutil.Error:
+            continue
+    return report
+
+
 def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, browser):
     hub = classroom.hub
+    memory = {}
     for name in classroom.students:
         page = log_in(browser, hub, name)
         try:
@@ -141,6 +161,7 @@ def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, brow
             move_photo_browser(page)
             assert bs.visible_errors(page) == []
             bs.screenshot(page, ARTIFACTS, f"{name}-jupyterlab")
+            memory[name] = memory_of(classroom, name)  # docs/deploy.md quotes it
             shut_kernels_down(hub, name, hub.user_token(name))
 
             voila = page.context.new_page()
@@ -155,6 +176,7 @@ def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, brow
             voila.goto("about:blank")  # Voila's page shuts its kernel down when left
         finally:
             page.context.close()
+    (ARTIFACTS / "memory_after_lesson.json").write_text(json.dumps(memory, indent=2))
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,6 +232,8 @@ def feedback_through_the_hub(hub, name, token):
     return page
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_an_assignment_goes_round_nbgraders_exchange(classroom):
     from nbgrader.api import Gradebook
 
@@ -246,6 +270,8 @@ def test_an_assignment_goes_round_nbgraders_exchange(classroom):
 # Isolation
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_student_reaches_neither_another_students_files_nor_the_solutions(classroom, browser):
     hub, teacher = classroom.hub, classroom.instructor
     ana, ben = classroom.students
@@ -279,12 +305,50 @@ def test_a_student_reaches_neither_another_students_files_nor_the_solutions(clas
     assert done.returncode != 0 and "Permission denied" in done.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_stopping_the_hub_stops_everything_it_started(classroom):
     uids = {classroom.users.uid(name) for name in classroom.everyone}
     hub_pid = classroom.hub.process.pid
     leftovers = classroom.close()
     assert leftovers == [], f"still running after the hub stopped: {leftovers}"
-    import psutil
     running = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real in uids]
     assert running == []
     assert not psutil.pid_exists(hub_pid) or psutil.Process(hub_pid).status() == psutil.STATUS_ZOMBIE
+
+
+# ---------------------------------------------------------------------------------------
+# The Kubernetes deployment's values file (fast: no hub, no cluster)
+
+
+def _values():
+    return yaml.safe_load((DEPLOY / "z2jh-values.yaml").read_text())
+
+
+def test_helm_values_follow_the_charts_schema():
+    schema = yaml.safe_load((DEPLOY / "z2jh-schema-subset.yaml").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.validate(_values(), schema, cls=jsonschema.Draft7Validator)
+
+
+def test_the_schema_subset_refuses_a_misplaced_key():
+    schema = yaml.safe_load((DEPLOY / "z2jh-schema-subset.yaml").read_text())
+    values = _values()
+    values["singleuser"]["memory"]["limits"] = values["singleuser"]["memory"].pop("limit")
+    with pytest.raises(jsonschema.ValidationError, match="limits"):
+        jsonschema.validate(values, schema, cls=jsonschema.Draft7Validator)
+
+
+def test_helm_values_mount_what_the_kit_and_nbgrader_look_for():
+    singleuser = _values()["singleuser"]
+    mounts = {m["mountPath"]: m for m in singleuser["storage"]["extraVolumeMounts"]}
+    photos = singleuser["extraEnv"]["CATDOGKIT_HUB_DATA"]
+    assert mounts[photos].get("readOnly") is True
+    claims = {v["name"]: v["persistentVolumeClaim"] for v in singleuser["storage"]["extraVolumes"]}
+    assert claims[mounts[photos]["name"]].get("readOnly") is True
+    nbgrader = singleuser["extraFiles"]["nbgrader-config"]["stringData"]
+    (root,) = re.findall(r'c\.Exchange\.root = "([^"]+)"', nbgrader)
+    assert root in mounts and not mounts[root].get("readOnly")
+    server = singleuser["extraFiles"]["jupyter-server-config"]["data"]
+    assert server["ServerApp"] == SERVER_CONFIG["ServerApp"]  # what the hub test runs
+    assert server["MappingKernelManager"]["cull_idle_timeout"] > 0
