@@ -12,12 +12,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PO = REPO / "catdogkit" / "locale" / "es" / "LC_MESSAGES" / "catdogkit.po"
 MO = PO.with_suffix(".mo")
-#: The modules whose messages go through the catalogue.
-MODULES = ["catdogkit/lesson.py", "catdogkit/data/checks.py", "catdogkit/visualize/plots.py",
-           "catdogkit/cli/__init__.py", "catdogkit/cli/serve.py",
-           *(f"catdogkit/widgets/{name}.py" for name in
-             ("_base", "_compat", "browser", "dense", "featuremaps", "gradcam", "layers", "messages",
-              "photos"))]
+#: Every module of the kit: a message marked anywhere must be in the catalogue.
+MODULES = sorted(str(p.relative_to(REPO)) for p in (REPO / "catdogkit").rglob("*.py"))
 _MARKERS = {"_": 1, "_N_": 1, "ngettext": 2}
 
 

@@ -177,3 +177,29 @@ def test_a_spanish_lesson_runs_headless_and_speaks_spanish(name, spanish_words, 
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/html", "")) for o in outputs)
     for words in spanish_words:
         assert words in text, f"the executed lesson {name} should say {words!r}"
+
+
+@pytest.mark.browser
+def test_a_spanish_lesson_in_voila_shows_spanish_widget_labels(tiny_sample, tmp_path):
+    from catdogkit_dev import browser
+    from catdogkit_dev.voila import VoilaServer
+
+    if not browser.chromium_path():
+        pytest.skip("Chromium is missing: apt-get install chromium")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with VoilaServer(REPO / "lessons", data=tiny_sample, log_path=tmp_path / "voila.log") as server, \
+            sync_playwright() as playwright:
+        chromium = browser.launch(playwright)
+        try:
+            page = browser.new_page(chromium)
+            browser.open_lesson(page, server.page("es/01_utility_functions.ipynb"),
+                                ready=".catdogkit-data-browser", timeout=300)
+            browser.wait_until_rendered(page, timeout=300)
+            labels = page.locator(".catdogkit-data-browser .widget-label").all_inner_texts()
+            text = page.inner_text("body")
+            assert browser.visible_errors(page) == []
+        finally:
+            chromium.close()
+    assert {"Partición", "Clase", "Página"} <= set(labels), labels
+    assert any(label.startswith("train/cats: fotos 1-") for label in labels), labels
+    assert "Se ejecuta en este ordenador" in text and "utilizables" in text
