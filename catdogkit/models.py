@@ -13,6 +13,7 @@ import numpy as np
 from keras import layers
 
 from catdogkit.constants import CLASS_NETWORK_PARAMS
+from catdogkit.data.pipeline import augmentation
 from catdogkit.errors import CatDogKitError
 from catdogkit.viewcache import remember
 
@@ -83,7 +84,6 @@ def class_augmented_cnn(input_shape=(150, 150, 3), *, seed=None):
     ``catdogkit.data.augmentation`` layers, active only while training; Dropout 0.5 sits
     between Flatten and Dense 512, as in the book.
     """
-    from catdogkit.data import augmentation
     _check_class_size(input_shape)
     photo = keras.Input(shape=input_shape, name="photo")
     x = augmentation(seed)(photo)
@@ -117,14 +117,9 @@ def _class_head(photo, x, name, *, dropout=None, seed=None):
     return model
 
 
-def _augmentation(seed):
-    # Random flips, small turns and zooms change the photo, not its label; they are
-    # active only while training, so evaluation and prediction see the photo as is.
-    return keras.Sequential([
-        layers.RandomFlip("horizontal", seed=seed, name="flip"),
-        layers.RandomRotation(0.05, fill_mode="reflect", seed=seed, name="rotate"),
-        layers.RandomZoom((-0.2, 0.1), fill_mode="reflect", seed=seed, name="zoom"),
-    ], name="augmentation")
+#: The improved network's augmentation (see :func:`catdogkit.data.augmentation`): flips,
+#: small turns and zooms; shifts left out, as a zoom already moves the animal about.
+IMPROVED_AUGMENTATION = {"rotation": 0.05, "shift": 0, "zoom": (-0.2, 0.1)}
 
 
 def _residual_stage(x, filters, stage):
@@ -153,7 +148,7 @@ def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None):
     Introduced in lesson 07 (the improved model).
     """
     photo = keras.Input(shape=input_shape, name="photo")
-    x = _augmentation(seed)(photo)
+    x = augmentation(seed, **IMPROVED_AUGMENTATION)(photo)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
