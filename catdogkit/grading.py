@@ -1,9 +1,10 @@
 """Small helpers that the exercises' test cells call (nbgrader assignments in ``exercises/``).
 
 They build the little things a test needs (a folder of good and broken photos, a tiny
-network with the class network's layer names, a sample photo) and turn a wrong answer
-into a message that says what was expected. They never import nbgrader, so students run
-the visible tests in Colab as well.
+network with the class network's layer names, a sample photo), turn a wrong answer
+into a message that says what was expected, and check each answer with the kit's own
+functions switched off (:func:`on_your_own`), so that handing a part to the kit earns
+nothing. They never import nbgrader, so students run the visible tests in Colab as well.
 
 Introduced in the exercise of lesson 01.
 """
