@@ -38,6 +38,20 @@ def test_every_cell_is_translated_from_the_english_it_has_now(kind):
                          + ", ".join(str(p.relative_to(REPO)) for p in changed))
 
 
+def _spanish_notebooks():
+    return sorted(LESSONS_ES.glob("*.ipynb")) + [REPO / "solutions" / t / f"{t}.ipynb" for t in TWINS]
+
+
+@pytest.mark.parametrize("path", _spanish_notebooks(), ids=lambda path: path.stem)
+def test_every_spanish_code_cell_is_valid_python(path):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    ipython = TransformerManager()  # %pip lines become Python, as in a kernel
+    for cell in nbformat.read(path, 4).cells:
+        if cell.cell_type == "code":
+            compile(ipython.transform_cell(cell.source), f"{path.name} [{cell.id}]", "exec")
+
+
 def _english_and_catalogue(tmp_path, cells, entries):
     notebook = nbformat.v4.new_notebook(cells=cells)
     english = tmp_path / "en.ipynb"
