@@ -262,7 +262,8 @@ def _first_heading(markdown):
         if line.lstrip().startswith("#"):
             title = line.strip().strip("#").strip()
             title = re.sub(r"^Lesson \d+\s*·\s*", "", title)
-            return re.sub(r"[*_`]", "", title) or None
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # a link keeps its text
+            return re.sub(r"[*_`]|<[^>]+>", "", title).strip() or None
     return None
 
 
