@@ -40,7 +40,8 @@ RUN_TIMEOUT_S = 1800
 NOTEBOOK_ONLY = "notebook-only"
 #: Text that only makes sense in a notebook (Jupyter, Colab), never on a Voila page.
 NOTEBOOK_ONLY_TEXT = ("run the cells", "never need to change code", "colab-badge.svg",
-                      "open in colab", "../exercises/", "## set-up")
+                      "open in colab", "../exercises/", "## set-up", "run the notebook again",
+                      "run section")
 
 #: A smaller embedded sample (150x150 like the lessons' own) for the lessons that train:
 #: the lessons run exactly as written, on fewer photos.
