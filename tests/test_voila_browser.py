@@ -503,6 +503,23 @@ def test_lesson_page_renders_its_main_widget_without_errors(name, lesson_pages):
     assert "lesson.setup(" not in page.content()
 
 
+def test_a_lesson_page_hides_what_only_a_notebook_needs(lesson_pages):
+    """Colab badges, exercise links and "run the cells" instructions are for notebooks; in
+    Voila their cells (tagged notebook-only) still run but show nothing."""
+    name = "00_class_code_then_and_now"
+    needs_lesson(name)
+    page = lesson_pages.get(name, ready=main_widget(name))
+    text = page.locator("body").inner_text()
+    assert page.locator('img[src*="colab-badge.svg"]').count() == 0
+    assert page.locator('a[href*="exercises/"]').count() == 0
+    for words in ("run the cells from top to bottom", "You never need to change code"):
+        assert words.lower() not in text.lower(), words
+    hidden = page.locator("div.catdogkit-notebook-only")
+    assert hidden.count() >= 3 and not any(h.is_visible() for h in hidden.all())
+    assert page.get_by_text("Lesson 00 · The class code, then and now").first.is_visible()
+    assert page.get_by_text("Next: Lesson 01").first.is_visible()
+
+
 def test_index_lists_every_lesson_by_title(lesson_server, browser):
     page = bs.new_page(browser)
     try:
@@ -511,6 +528,8 @@ def test_index_lists_every_lesson_by_title(lesson_server, browser):
         assert shown == [title for _, title in serve_module.lesson_titles(LESSONS)]
         assert shown == [course.lesson_title(name) for name in course.lesson_names()]
         assert not any(title.startswith("Lesson") for title in shown)  # "03 · Lesson 03 · …"
+        entries = page.locator(".catdogkit-index .catdogkit-lesson").all_inner_texts()
+        assert "03 · Visualizing feature maps" in [" ".join(e.split()) for e in entries]
         bs.screenshot(page, ARTIFACTS / "screenshots", "index")
     finally:
         close_page(page)
