@@ -18,6 +18,13 @@ before each view (a visitor who arrives after the server has warmed up), and rep
 the time the pools took to fill and their memory. ``--preheat 0``: every view starts a
 kernel that runs the lesson while the visitor waits.
 
+``--cold`` measures what a class meets (issue 16): every lesson with ``--preheat 0``
+(median of ``--runs`` views, as under JupyterHub's Voila extension, which has no pools),
+then ``--concurrent-views`` (10) simultaneous first views of ``--concurrent-lesson``
+(lesson 07, the heaviest) on a server with the default settings of `catdogkit serve`,
+with the memory of every kernel while they are all open. Its JSON holds
+``cold_first_widget_s`` and ``concurrent``.
+
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
 """
@@ -38,6 +45,8 @@ from catdogkit_dev import browser as bs  # noqa: E402
 from catdogkit_dev.voila import VoilaServer  # noqa: E402
 
 TARGET_S = 8.0
+#: Slowest of the simultaneous first views (issue 16).
+CONCURRENT_TARGET_S = 30.0
 
 
 def lesson_names():
@@ -102,6 +111,87 @@ def pool_memory(server):
     return round(sum(p.memory_info().rss for p in server.kernel_processes()) / 2 ** 20)
 
 
+async def _concurrent_view(browser, url, ready, timeout):
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    start = time.perf_counter()
+    try:
+        await page.goto(url, wait_until="commit", timeout=timeout * 1000)
+        await page.locator(ready).first.wait_for(state="visible", timeout=timeout * 1000)
+        seconds = time.perf_counter() - start
+        errors = [await e.inner_text() for selector in bs.ERROR_SELECTORS
+                  for e in await page.locator(selector).all() if await e.is_visible()]
+        return seconds, errors, (context, page)
+    except Exception as error:  # a page that never rendered is a result, not a crash
+        return None, [f"{type(error).__name__}: {str(error)[:200]}"], (context, page)
+
+
+def concurrent_views(server, name, views, timeout):
+    """``views`` visitors open lesson ``name`` at the same moment; each one's seconds to
+    the main widget (None: never), errors, and every kernel's RSS while all are open."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    async def run():
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=bs.chromium_path(), headless=True, args=bs.CHROMIUM_ARGS)
+            outcomes = await asyncio.gather(*[
+                _concurrent_view(browser, server.page(f"{name}.ipynb"), bs.main_widget(name), timeout)
+                for _ in range(views)])
+            rss = sorted(round(p.memory_info().rss / 2 ** 20) for p in server.kernel_processes())
+            for _seconds, _errors, (context, page) in outcomes:
+                await page.goto("about:blank")  # Voila shuts that kernel down
+                await context.close()
+            await browser.close()
+            return outcomes, rss
+
+    outcomes, rss = asyncio.run(run())
+    seconds = [None if s is None else round(s, 2) for s, _e, _p in outcomes]
+    rendered = [s for s, errors, _p in outcomes if s is not None and not errors]
+    return {"lesson": name, "views": views, "rendered": len(rendered),
+            "first_widget_s": seconds,
+            "max_first_widget_s": max(rendered) if rendered else None,
+            "within_30_s": len(rendered) == views and max(rendered) <= CONCURRENT_TARGET_S,
+            "preheat": server.preheat,
+            "kernel_rss_mb": {"each": rss, "total": sum(rss)},
+            "errors": [e for _s, errors, _p in outcomes for e in errors][:3]}
+
+
+def cold(args, names, cache):
+    """Every lesson with no pre-heated kernel, then the concurrent views (see the docstring)."""
+    from playwright.sync_api import sync_playwright
+    cold_s, cpu_s, rss_mb = {}, {}, {}
+    log = REPO / "test-artifacts" / "voila-benchmark-cold.log"
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=0,
+                     env={"CATDOGKIT_CACHE": str(cache)}) as server, sync_playwright() as playwright:
+        browser = bs.launch(playwright)
+        for name in names:
+            view(browser, server, name, args.timeout, own_kernel=True)  # fills the view cache
+            server.wait_for_pools()
+            runs = [view(browser, server, name, args.timeout, own_kernel=True) for _ in range(args.runs)]
+            cold_s[name] = round(statistics.median(r[0] for r in runs), 2)
+            rss_mb[name] = [r[2] for r in runs]
+            cpu_s[name] = [r[3] for r in runs]
+            print(f"cold {name}: median {cold_s[name]} s, RSS {rss_mb[name]} MB, CPU {cpu_s[name]} s",
+                  file=sys.stderr, flush=True)
+            server.wait_for_pools()
+        browser.close()
+    preheat = serve_module.default_preheat()
+    log = REPO / "test-artifacts" / "voila-benchmark-concurrent.log"
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat,
+                     env={"CATDOGKIT_CACHE": str(cache)}) as server:
+        if preheat:
+            server.wait_for_pools()
+        together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
+    print(f"{together['views']} views of {together['lesson']} at once: {together['rendered']} rendered, "
+          f"slowest {together['max_first_widget_s']} s", file=sys.stderr, flush=True)
+    return {"cold_first_widget_s": cold_s, "cold_kernel_cpu_s": cpu_s, "cold_kernel_rss_mb": rss_mb,
+            "cold_within_target": all(v <= TARGET_S for v in cold_s.values()),
+            "concurrent": together}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -111,6 +201,10 @@ def main(argv=None):
     parser.add_argument("--preheat", type=int, default=serve_module.DEFAULT_PREHEAT,
                         help="pre-heated kernels per lesson, as `catdogkit serve --preheat` "
                              f"(default {serve_module.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
+    parser.add_argument("--cold", action="store_true",
+                        help="pages without pre-heated kernels, then simultaneous views (issue 16)")
+    parser.add_argument("--concurrent-views", type=int, default=10)
+    parser.add_argument("--concurrent-lesson", default="07_improved_model")
     parser.add_argument("--no-pretrain", action="store_true",
                         help="do not train/load the lesson models first (lessons 00-02 need none)")
     args = parser.parse_args(argv)
@@ -125,10 +219,18 @@ def main(argv=None):
             lesson_model(model)
     pretrain_s = time.perf_counter() - started
 
+    cache = page_cache()
+    if args.cold:
+        summary = {"benchmark": "voila_first_widget --cold", "runs": args.runs, "target_s": TARGET_S,
+                   "concurrent_target_s": CONCURRENT_TARGET_S,
+                   "machine": f"{platform.node()} {os.cpu_count()} CPUs",
+                   "pretrain_or_load_s": round(pretrain_s, 1), **cold(args, names, cache),
+                   "load_average": [round(x, 1) for x in os.getloadavg()]}
+        print(json.dumps(summary))
+        return 0
     from playwright.sync_api import sync_playwright
     results = {}
     log = REPO / "test-artifacts" / "voila-benchmark.log"
-    cache = page_cache()
     pool_fill_s = pool_rss_mb = None
     with VoilaServer(REPO / "lessons", log_path=log, preheat=args.preheat,
                                   env={"CATDOGKIT_CACHE": str(cache)}) as server, \
