@@ -54,6 +54,10 @@ class SystemUsers:
         home.chmod(0o700)
         return name
 
+    def role(self, name):
+        """The role ``name`` was made for (``"ana"`` for ``cdk1a2b3cana``)."""
+        return next(role for role, made in self.names.items() if made == name)
+
     def home(self, name):
         return Path(pwd.getpwnam(name).pw_dir)
 

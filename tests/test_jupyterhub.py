@@ -136,15 +136,16 @@ def shut_kernels_down(hub, name, token):
 @pytest.mark.slow
 @pytest.mark.browser
 def memory_of(classroom, name):
-    """Resident memory (MiB) of ``name``'s processes now: their server, their kernels."""
-    uid = classroom.users.uid(name)
-    report = {"server_mb": [], "kernels_mb": []}
+    """``[(what, resident MiB)]`` of ``name``'s processes now: their server, kernels, others."""
+    uid, report = classroom.users.uid(name), []
     for process in classroom.users.processes():
         try:
             if process.uids().real != uid:
                 continue
-            kind = "kernels_mb" if "ipykernel" in " ".join(process.cmdline()) else "server_mb"
-            report[kind].append(round(process.memory_info().rss / 2 ** 20, 1))
+            command = " ".join(process.cmdline())
+            what = ("kernel" if "ipykernel" in command else
+                    "server" if "jupyterhub-singleuser" in command else process.name())
+            report.append((what, round(process.memory_info().rss / 2 ** 20, 1)))
         except psutil.Error:
             continue
     return report
@@ -160,8 +161,8 @@ def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, brow
             says_shared_photos(page, classroom)
             move_photo_browser(page)
             assert bs.visible_errors(page) == []
-            bs.screenshot(page, ARTIFACTS, f"{name}-jupyterlab")
-            memory[name] = memory_of(classroom, name)  # docs/deploy.md quotes it
+            bs.screenshot(page, ARTIFACTS, f"{classroom.users.role(name)}-jupyterlab")
+            memory[classroom.users.role(name)] = memory_of(classroom, name)  # docs/deploy.md quotes it
             shut_kernels_down(hub, name, hub.user_token(name))
 
             voila = page.context.new_page()
@@ -172,7 +173,7 @@ def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, brow
             move_photo_browser(voila)
             assert bs.visible_errors(voila) == []
             assert "lesson.setup(" not in voila.content()  # Voila strips the sources
-            bs.screenshot(voila, ARTIFACTS, f"{name}-voila")
+            bs.screenshot(voila, ARTIFACTS, f"{classroom.users.role(name)}-voila")
             voila.goto("about:blank")  # Voila's page shuts its kernel down when left
         finally:
             page.context.close()
@@ -226,8 +227,9 @@ def feedback_through_the_hub(hub, name, token):
     status, folder = hub.request("GET", f"user/{name}/api/contents/{ASSIGNMENT}/feedback", token=token)
     assert status == 200, f"{name} has no feedback folder: {status} {folder}"
     (attempt,) = [entry["path"] for entry in folder["content"] if entry["type"] == "directory"]
-    status, page = hub.request("GET", f"user/{name}/files/{attempt}/{ASSIGNMENT}.html", token=token,
-                               raw=True)
+    # nbgrader names the folder by the time it was released: "2026-12-01 22:49:22.961406 UTC"
+    status, page = hub.request("GET", f"user/{name}/files/{urllib.parse.quote(attempt)}/{ASSIGNMENT}.html",
+                               token=token, raw=True)
     assert status == 200
     return page
 
@@ -293,7 +295,6 @@ def test_a_student_reaches_neither_another_students_files_nor_the_solutions(clas
     try:
         answer = page.goto(f"{hub.url}user/{ben}/lab", timeout=PAGE_TIMEOUT_S * 1000)
         assert answer.status == 403
-        assert f"/user/{ben}/lab" not in page.url or "lessons" not in page.content()
     finally:
         page.context.close()
     # her processes (a terminal, a kernel) cannot read them either, nor change the photos
