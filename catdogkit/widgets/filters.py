@@ -1,29 +1,50 @@
 """Filter explorer: a conv layer's kernel weights and the patterns its filters answer to."""
+import math
+
 import ipywidgets as W
 import numpy as np
+from matplotlib import colormaps
 
-from catdogkit.visualize.filters import filter_patterns, first_layer_patches, kernel_weights
+from catdogkit.visualize.filters import (
+    STEPS, filter_patterns, first_layer_patches, kernel_weights, pattern_layer, scaled_steps,
+    signed_kernels)
 from catdogkit.visualize.layers import layer_names
-from catdogkit.visualize.plots import plot_feature_maps, plot_filter_patterns, plot_kernels
+from catdogkit.visualize.plots import plot_filter_patterns, plot_kernels
+from catdogkit.visualize.render import image_png, tile
 from catdogkit.widgets._base import Explorer, image_widget, set_png
+
+
+def signed_rows_png(kernels, min_width=480):
+    """PNG of :func:`~catdogkit.visualize.filters.signed_kernels` output ``(F, in, kh, kw)``:
+    one row per filter, one ``kh x kw`` square per input map, red positive, blue negative,
+    white zero, gaps light grey."""
+    count, depth, kh, kw = kernels.shape
+    mosaic = tile(kernels.reshape(count * depth, kh, kw), ncols=depth, pad=1)
+    rgb = colormaps["RdBu_r"]((np.nan_to_num(mosaic) + 1) / 2, bytes=True)[..., :3]
+    rgb[np.isnan(mosaic)] = 220
+    factor = max(1, math.ceil(min_width / rgb.shape[1]))
+    return image_png(np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1))
 
 
 class FilterExplorer(Explorer):
     """Pick a conv layer and a range of filters; see their weights at once and, on a click,
-    the input pattern each answers to most (batched gradient ascent, ``.steps`` steps).
+    the input pattern each answers to most (:func:`filter_patterns` with its defaults: coarse
+    to fine on the model's own canvas, so two networks' patterns are drawn alike).
 
     Controls: ``.layer`` (Dropdown of conv layers), ``.filters`` (IntRangeSlider, at most
-    ``max_filters`` at once, applied on release), ``.steps`` (IntSlider), ``.compute``
-    (Button); outputs: ``.weights_image`` (first layer: RGB patches; deeper layers: each
-    kernel averaged over its input channels), ``.image`` (patterns), ``.info``,
-    ``.message``. Patterns are cached per (layer, filters, steps).
+    ``max_filters`` at once, applied on release), ``.steps`` (IntSlider: steps on the
+    smallest canvas; the larger canvases get proportionally fewer, see
+    :func:`~catdogkit.visualize.filters.scaled_steps`), ``.compute`` (Button); outputs:
+    ``.weights_image`` (first layer: RGB patches; deeper layers: every weight, one row per
+    filter and one square per input map, on a signed colour scale), ``.image`` (patterns),
+    ``.info``, ``.message``. Patterns are cached per (layer, filters, steps).
 
     Introduced in lesson 06 (visualizing convnet filters).
     """
 
     name = "filters"
 
-    def __init__(self, model, *, steps=20, max_filters=16, seed=0):
+    def __init__(self, model, *, steps=STEPS[0], max_filters=16, seed=0):
         super().__init__()
         self.model, self.max_filters, self.seed = model, max_filters, seed
         self._patterns = {}
@@ -31,7 +52,7 @@ class FilterExplorer(Explorer):
         self.layer = W.Dropdown(options=convs, value=convs[0], description="Layer")
         self.filters = W.IntRangeSlider(min=0, max=1, value=(0, 1), description="Filters",
                                         continuous_update=False)
-        self.steps = W.IntSlider(min=1, max=100, value=steps, description="Steps",
+        self.steps = W.IntSlider(min=1, max=40, value=steps, description="Steps",
                                  continuous_update=False)
         self.compute = W.Button(description="Show patterns", icon="search")
         self.weights_image = image_widget("catdogkit-filter-weights-image")
@@ -60,26 +81,32 @@ class FilterExplorer(Explorer):
     def draw_weights(self, _change=None):
         """Draw the chosen filters' kernels."""
         chosen = self.chosen()
-        kernels = kernel_weights(self.model, self.layer.value)
-        if kernels.shape[2] == 3:
-            fig = plot_kernels(first_layer_patches(self.model, self.layer.value)[chosen])
+        kh, kw, depth, count = kernel_weights(self.model, self.layer.value).shape
+        if depth == 3:
+            set_png(self.weights_image,
+                    plot_kernels(first_layer_patches(self.model, self.layer.value)[chosen]))
+            how = "as colour patches"
         else:
-            fig = plot_feature_maps(np.mean(kernels, axis=2), chosen,
-                                    cmap="gray")
-        set_png(self.weights_image, fig)
-        kh, kw, depth, count = kernels.shape
+            self.weights_image.value = signed_rows_png(
+                signed_kernels(self.model, self.layer.value, chosen))
+            how = (f"one row per filter, one {kh}x{kw} square per input map "
+                   "(red adds, blue subtracts)")
         self.info.value = (f"{self.layer.value}: {count} filters of {kh}x{kw}x{depth}; "
-                           f"showing {chosen[0]}-{chosen[-1]}")
+                           f"showing {chosen[0]}-{chosen[-1]} {how}")
 
     def draw_patterns(self, _button=None):
         """Compute (or reuse) and draw the chosen filters' patterns."""
         chosen = self.chosen()
         key = (self.layer.value, tuple(chosen), self.steps.value)
         if key not in self._patterns:
-            self.info.value = f"computing {len(chosen)} patterns, {self.steps.value} steps…"
+            self.info.value = f"computing {len(chosen)} patterns…"
             self._patterns[key] = filter_patterns(self.model, self.layer.value, chosen,
-                                                  steps=self.steps.value, seed=self.seed)
+                                                  steps=scaled_steps(self.steps.value),
+                                                  seed=self.seed)
         patterns, scores = self._patterns[key]
         set_png(self.image, plot_filter_patterns(patterns, chosen))
-        self.info.value = (f"{self.layer.value}: patterns of filters {chosen[0]}-{chosen[-1]}, "
-                           f"mean activation reached {float(np.mean(scores)):.3g}")
+        measured = pattern_layer(self.model, self.layer.value)
+        after = f" (measured after {measured})" if measured != self.layer.value else ""
+        self.info.value = (f"{self.layer.value}{after}: patterns of filters "
+                           f"{chosen[0]}-{chosen[-1]}, mean activation reached "
+                           f"{float(np.mean(scores)):.3g}")
