@@ -175,7 +175,10 @@ def test_a_twin_gives_full_marks_to_its_solution_and_zero_to_its_release(twin, t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,spanish_words", [("01_utility_functions", ("utilizables", "código de salida"))])
+@pytest.mark.parametrize("name,spanish_words", [
+    ("01_utility_functions", ("utilizables", "código de salida", "fotos por segundo")),
+    ("03_feature_maps", ("capas de convolución:", "mapas de características de", "correlación de las medias")),
+])
 def test_a_spanish_lesson_runs_headless_and_speaks_spanish(name, spanish_words, tiny_sample, tmp_path):
     from nbclient import NotebookClient
 
