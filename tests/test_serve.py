@@ -321,6 +321,7 @@ def test_the_index_template_gets_the_titles(lessons, recwarn):
     assert not [w for w in recwarn if "extension_config" in str(w.message)]
     assert "scratch.ipynb" not in titles
     env = serve_module.build_env()
+    assert env["MALLOC_ARENA_MAX"] == "2"  # kernels inherit it: less memory per page
     assert env["JUPYTER_PATH"].split(__import__("os").pathsep)[0] == str(serve_module.TEMPLATE_ROOT)
     template = serve_module.TEMPLATE_ROOT / "voila" / "templates" / "catdogkit"
     assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
