@@ -5,6 +5,8 @@ and outputs as attributes (tests and Voila pages drive them), and a ``.message``
 where errors from callbacks appear. Works on ipywidgets 7.7 (Colab) and 8.x.
 """
 from catdogkit.widgets._compat import IPYWIDGETS_MAJOR, clear_upload, uploaded_files
+from catdogkit.widgets.basics import (
+    ConvolutionStepExplorer, PaddingStrideExplorer, ReceptiveFieldExplorer)
 from catdogkit.widgets.browser import DataBrowser
 from catdogkit.widgets.dense import DenseExplorer
 from catdogkit.widgets.featuremaps import FeatureMapExplorer
@@ -16,8 +18,10 @@ from catdogkit.widgets.photos import MAX_UPLOAD_BYTES, PhotoPicker
 from catdogkit.widgets.transfer import transfer_learning
 
 __all__ = [
-    "IPYWIDGETS_MAJOR", "MAX_UPLOAD_BYTES", "DataBrowser", "DenseExplorer",
+    "ConvolutionStepExplorer", "IPYWIDGETS_MAJOR", "MAX_UPLOAD_BYTES", "DataBrowser",
+    "DenseExplorer",
     "FeatureMapExplorer", "FilterExplorer", "GradCamExplorer", "LayerExplorer",
-    "PhotoPicker", "TrainingMonitor", "clear_upload", "statistics_table", "transfer_learning",
+    "PaddingStrideExplorer", "PhotoPicker", "ReceptiveFieldExplorer", "TrainingMonitor",
+    "clear_upload", "statistics_table", "transfer_learning",
     "uploaded_files",
 ]

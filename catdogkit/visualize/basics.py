@@ -1,0 +1,98 @@
+"""The arithmetic under a convolution layer, one number at a time: the products and the
+sum behind one output value, the output size for a padding and stride, and where in the
+photo one unit of a layer looks.
+
+Introduced in lesson 03 (feature maps).
+"""
+import numpy as np
+import tensorflow as tf
+
+from catdogkit.errors import CatDogKitError
+from catdogkit.visualize.layers import activation_model, as_batch, check_layer
+from catdogkit.visualize.selectivity import _field
+
+
+def conv_output_size(size, kernel, padding="valid", stride=1):
+    """Width of a convolution's (or pooling's) output for an input ``size`` pixels wide.
+
+    ``"valid"``: ``(size - kernel) // stride + 1`` (the kernel stays inside the photo);
+    ``"same"``: ``ceil(size / stride)`` (zeros are added around the photo).
+
+    Introduced in lesson 03 (feature maps).
+    """
+    if padding not in ("valid", "same"):
+        raise CatDogKitError(f"padding must be 'valid' or 'same', got {padding!r}")
+    if kernel < 1 or stride < 1 or size < 1:
+        raise CatDogKitError(f"size, kernel and stride must be >= 1, got {size}, {kernel}, {stride}")
+    if padding == "same":
+        return -(-size // stride)
+    if kernel > size:
+        raise CatDogKitError(f"a {kernel}-pixel kernel does not fit in {size} pixels without padding")
+    return (size - kernel) // stride + 1
+
+
+def layer_input(model, photo, layer):
+    """What ``layer`` receives for ``photo``: float32 ``(h, w, c)`` (after rescaling for conv1)."""
+    check_layer(model, layer, "conv")
+    out = activation_model(model, [], inputs_of=[layer])(as_batch(model, photo))
+    return np.asarray(out[0] if isinstance(out, (list, tuple)) else out)[0]
+
+
+def convolution_at(model, photo, layer, row, col, channel):
+    """Every step behind one output value of convolution ``layer`` at map position
+    ``(row, col)``, filter ``channel``.
+
+    Returns a dict: ``patch`` and ``kernel`` ``(k, k, c_in)``, ``products`` (their
+    element-wise product), ``total`` (the products' sum), ``bias``, ``before`` (total +
+    bias), ``after`` (the layer's activation of it, e.g. ReLU) and ``actual``, the value the
+    layer itself computed there: ``after`` equals it up to float rounding.
+    Only for layers with stride 1 and dilation 1, as in the class network.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    conv = model.get_layer(layer)
+    check_layer(model, layer, "conv")
+    if tuple(conv.strides) != (1, 1) or tuple(conv.dilation_rate) != (1, 1):
+        raise CatDogKitError(f"convolution_at follows stride-1 layers; {layer!r} has stride {conv.strides}")
+    unpadded = layer_input(model, photo, layer)
+    inputs = unpadded
+    kernel = np.asarray(conv.kernel)
+    bias = np.asarray(conv.bias) if conv.use_bias else np.zeros(conv.filters, np.float32)
+    k = kernel.shape[0]
+    if conv.padding == "same":
+        inputs = np.pad(inputs, ((k // 2, k - 1 - k // 2), (k // 2, k - 1 - k // 2), (0, 0)))
+    rows, cols = inputs.shape[0] - k + 1, inputs.shape[1] - k + 1
+    if not (0 <= row < rows and 0 <= col < cols and 0 <= channel < conv.filters):
+        raise CatDogKitError(f"{layer!r} has {rows} x {cols} positions and {conv.filters} filters; "
+                             f"got row {row}, column {col}, filter {channel}")
+    patch = inputs[row:row + k, col:col + k]
+    products = patch * kernel[..., channel]
+    total = float(products.sum())
+    before = total + float(bias[channel])
+    after = float(np.asarray(conv.activation(tf.constant([before], tf.float32)))[0])
+    actual = float(np.asarray(conv(unpadded[None]))[0, row, col, channel])
+    return {"patch": patch, "kernel": kernel[..., channel], "products": products, "total": total,
+            "bias": float(bias[channel]), "before": before, "after": after, "actual": actual}
+
+
+def convolve(image, kernel, padding="valid", stride=1):
+    """One filter ``kernel (k, k, c)`` slid over ``image (h, w, c)`` with ``padding`` and
+    ``stride``, no bias, no activation: the map ``(h_out, w_out)``.
+
+    Introduced in lesson 03 (feature maps).
+    """
+    image, kernel = np.asarray(image, np.float32), np.asarray(kernel, np.float32)
+    conv_output_size(image.shape[0], kernel.shape[0], padding, stride)  # checks the arguments
+    out = tf.nn.conv2d(image[None], kernel[..., None], strides=stride, padding=padding.upper())
+    return np.asarray(out)[0, ..., 0]
+
+
+def unit_box(model, layer, row, col):
+    """``(top, left, size)`` in photo pixels of what the unit at ``(row, col)`` of ``layer``
+    sees (its receptive field; top/left may be negative or the box pass the photo's edge
+    where "same" padding adds zeros).
+
+    Introduced in lesson 03 (feature maps).
+    """
+    size, stride, first = _field(model, layer)
+    return first + int(row) * stride, first + int(col) * stride, size
