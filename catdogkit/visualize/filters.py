@@ -140,7 +140,8 @@ def _any_size(sub):
     try:
         resized = keras.models.clone_model(sub, input_tensors=keras.Input((None, None, 3)),
                                            clone_function=skip_augmentation)
-        resized(np.zeros((1, (height or 32) + 8, (width or 32) + 8, 3), np.float32))  # a dense part fails here
+        # A dense part inside re-wires without complaint and fails only when run.
+        resized(np.zeros((1, (height or 32) + 8, (width or 32) + 8, 3), np.float32))
     except (ValueError, TypeError, tf.errors.InvalidArgumentError):
         return None
     return resized
@@ -149,26 +150,28 @@ def _any_size(sub):
 class _Ascent:
     """One filter's climb per image of a batch, compiled once for every canvas size.
 
-    The objective is the filter's mean response *before* its ReLU, so a filter that is
-    silent on grey noise still gets a gradient (Lucid's "redirected ReLU" has the same
-    aim); the score reported is the mean activation after it, what the next layer sees.
+    The climb follows the mean activation of each image's filter, what the next layer
+    sees. A filter that is silent everywhere (a ReLU at zero has no gradient) climbs its
+    strongest response *before* the ReLU instead, until it answers somewhere; Lucid's
+    "redirected ReLU" has the same aim. So the sub-model stops at the input of the ReLU
+    (a separate activation layer, or the convolution whose activation is fused in).
     """
 
     def __init__(self, model, layer):
         target = model.get_layer(pattern_layer(model, layer))
-        identity = lambda x: x  # noqa: E731
         self.own_filter = False  # whether respond() already picks each image's filter
         self.kernel = 1  # the map side the sub-model must leave for one output
         if isinstance(target, (keras.layers.Activation, keras.layers.ReLU)):
-            self.respond, self.activate = identity, target
+            self.respond, self.activate = _same, target
+            sub = activation_model(model, [], inputs_of=[target.name])
         elif isinstance(target, keras.layers.Conv2D) and target.activation is not keras.activations.linear:
             self.respond, self.activate = self._linear_part(target), target.activation
             self.own_filter = True
             self.kernel = max(target.kernel_size) if target.padding == "valid" else 1
+            sub = activation_model(model, [], inputs_of=[target.name])
         else:
-            self.respond = self.activate = identity
-        sub = (activation_model(model, [target.name]) if self.respond is self.activate
-               else activation_model(model, [], inputs_of=[target.name]))
+            self.respond = self.activate = _same
+            sub = activation_model(model, [target.name])
         self.channels = int(activation_model(model, [layer]).outputs[0].shape[-1])
         self.fixed = input_size(model)
         resized = _any_size(sub)
@@ -226,6 +229,10 @@ class _Ascent:
         # Normalised per image, as the class code did, so images never interact.
         rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=[1, 2, 3], keepdims=True))
         return grads / (rms + 1e-8), score
+
+
+def _same(x):
+    return x
 
 
 def _ascent(model, layer):
@@ -313,9 +320,11 @@ def filter_patterns(model, layer, filters=None, *, steps=STEPS, step_size=12.0, 
     Regularised as keras.io and Lucid do, so the patterns look like patterns instead of
     pixel noise: the canvas is shifted by up to ``jitter`` pixels before each step (a
     pattern must work wherever it lies), and with ``blur`` each step is smoothed (3x3
-    mean) and its colours mixed the way photos' colours vary. The climb follows the
-    filter's response before its ReLU (see :class:`_Ascent`); a convolution followed by
-    batch normalization is measured after it (:func:`pattern_layer`).
+    mean) and its colours mixed the way photos' colours vary. A filter silent on its
+    start climbs its strongest response before the ReLU until it answers (see
+    :class:`_Ascent`); a convolution followed by batch normalization and ReLU is measured
+    after them (:func:`pattern_layer`), and only each image's own filter of the last
+    convolution is computed. Two networks' patterns are comparable on the same ``size``.
 
     All filters climb together (``batch_size`` images per call, default
     :func:`ascent_batch_size`); each image climbs alone, so a filter gives the same
