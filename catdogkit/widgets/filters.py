@@ -17,11 +17,11 @@ from catdogkit.widgets._base import Explorer, image_widget, set_png
 def signed_rows_png(kernels, min_width=480):
     """PNG of :func:`~catdogkit.visualize.filters.signed_kernels` output ``(F, in, kh, kw)``:
     one row per filter, one ``kh x kw`` square per input map, red positive, blue negative,
-    white zero, gaps light grey."""
+    white zero, dark grey gaps between squares."""
     count, depth, kh, kw = kernels.shape
     mosaic = tile(kernels.reshape(count * depth, kh, kw), ncols=depth, pad=1)
     rgb = colormaps["RdBu_r"]((np.nan_to_num(mosaic) + 1) / 2, bytes=True)[..., :3]
-    rgb[np.isnan(mosaic)] = 220
+    rgb[np.isnan(mosaic)] = 70
     factor = max(1, math.ceil(min_width / rgb.shape[1]))
     return image_png(np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1))
 
