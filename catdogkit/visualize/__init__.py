@@ -3,14 +3,17 @@
 One idea per module: ``layers`` (lookup by name, photo shapes, cached sub-models),
 ``activations`` (feature maps, per-layer statistics), ``dense`` (head cost, unit
 activations, PCA), ``filters`` (kernels, patterns by gradient ascent), ``heatmaps``
-(Grad-CAM), ``basics`` (one convolution output, output sizes, receptive-field boxes),
+(Grad-CAM), ``basics`` (one convolution output, output sizes, receptive-field boxes, class
+activation maps), ``cost`` (parameters, multiply-adds, speed, pooling's effect),
 ``selectivity`` (cat-vs-dog preference of channels over many photos,
 receptive fields), ``outcomes`` (confusion matrix, misclassified photos), ``render`` (mosaics and
 PNG bytes, no matplotlib figure) and ``plots`` (matplotlib figures).
 Everything public is re-exported here: ``cdk.visualize.feature_maps(model, photo, "conv1")``.
 """
 from catdogkit.visualize.basics import (
-    conv_output_size, convolution_at, convolve, layer_input, unit_box)
+    class_activation_map, conv_output_size, convolution_at, convolve, layer_input, unit_box)
+from catdogkit.visualize.cost import (
+    layer_costs, photos_per_second, relative_change, shifted, without_pooling)
 from catdogkit.visualize.activations import (
     all_feature_maps, feature_maps, layer_outputs, layer_statistics)
 from catdogkit.visualize.dense import (
@@ -32,7 +35,9 @@ from catdogkit.visualize.plots import (
 
 __all__ = [
     "activation_model", "all_feature_maps", "as_batch", "channel_selectivity", "check_layer",
-    "conv_output_size", "convolution_at", "convolve", "layer_input", "unit_box",
+    "class_activation_map", "conv_output_size", "convolution_at", "convolve", "layer_input",
+    "layer_costs", "photos_per_second", "relative_change", "shifted", "unit_box",
+    "without_pooling",
     "class_means",
     "class_separation", "colour_tiles", "confusion_matrix", "default_cam_layer", "dense_activations",
     "deprocess", "feature_maps", "figure_png", "filter_patterns", "first_layer_patches",

@@ -96,3 +96,23 @@ def unit_box(model, layer, row, col):
     """
     size, stride, first = _field(model, layer)
     return first + int(row) * stride, first + int(col) * stride, size
+
+
+def class_activation_map(model, photo, maps_layer, dense_layer):
+    """For a head "global average pooling, then one dense unit": the unit's weighted sum of
+    the last maps at every position, ``Σ_c w_c · map_c`` (a class activation map).
+
+    Its mean plus the unit's bias is the unit's input (the logit), because averaging and
+    the weighted sum can be swapped. Returns ``(cam (h, w) float32, logit_from_cam,
+    logit)``, the last from the network's own output, so a lesson can show they agree.
+
+    Introduced in lesson 04 (dense layers).
+    """
+    check_layer(model, maps_layer, "spatial")
+    dense = model.get_layer(dense_layer)
+    weights, bias = np.asarray(dense.kernel)[:, 0], float(np.asarray(dense.bias)[0])
+    batch = as_batch(model, photo)
+    maps, probability = activation_model(model, [maps_layer, model.layers[-1].name])(batch)
+    cam = np.asarray(maps)[0] @ weights
+    p = float(np.clip(np.asarray(probability)[0, 0], 1e-7, 1 - 1e-7))
+    return cam.astype(np.float32), float(cam.mean()) + bias, float(np.log(p / (1 - p)))
