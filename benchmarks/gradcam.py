@@ -1,14 +1,16 @@
 """Where the networks look, measured: Grad-CAM against the sample's known animal masks.
 
-    .venv/bin/python benchmarks/gradcam.py [--limit 400] [--layer-of improved=LAYER]
+    .venv/bin/python benchmarks/gradcam.py [--limit 400] [--layer NETWORK=LAYER ...]
 
-The embedded sample draws every photo itself, so it knows where the animal (head, neck
-and shoulders) is. For each validation photo of the lesson sample this computes the
-Grad-CAM map of the true class (the kit's ``grad_cam``, last conv layer by default),
-resized to the photo, and reports, for the two trained lesson networks and an untrained
-control of each:
+The embedded sample draws every photo itself, so it knows where the animal (head with its
+ears, whiskers and ink line, neck and shoulders) is. For each validation photo of the
+lesson sample this computes the Grad-CAM map of the true class (the kit's ``grad_cam`` on
+``default_cam_layer``: the last convolution wider than 1x1, once activated), resized to
+the photo, and reports, for the two trained lesson networks and an untrained control of
+each:
 
-- ``pointing``: the fraction of photos whose map peaks on the animal;
+- ``pointing``: the fraction of photos whose map peaks on the animal (and, in
+  ``pointing_by_class``, the same for the cats and for the dogs);
 - ``energy_inside``: the mean share of the map's mass that lies on the animal;
 - ``area``: the mean share of the photo the animal covers (the pointing a map that
   peaks at random would score), and ``blank``: photos whose map is all zero.
@@ -29,7 +31,8 @@ import tensorflow as tf
 from PIL import Image
 
 from catdogkit import models, sample, training
-from catdogkit.visualize import grad_cam
+from catdogkit.visualize import default_cam_layer, grad_cam
+from catdogkit.visualize.heatmaps import activated_layer
 
 
 def validation_photos(root, limit):
@@ -49,8 +52,9 @@ def validation_photos(root, limit):
 
 
 def measure(model, photos, layer=None):
-    hits, inside, blank = [], [], 0
+    hits, inside, blank, labels = [], [], 0, []
     for photo, mask, label in photos:
+        labels.append(label)
         cam = grad_cam(model, photo, layer, class_index=label)
         big = tf.image.resize(cam[..., None], mask.shape).numpy()[..., 0]
         if big.max() <= 0:
@@ -61,14 +65,21 @@ def measure(model, photos, layer=None):
         peak = np.unravel_index(np.argmax(big), big.shape)
         hits.append(bool(mask[peak]))
         inside.append(float(big[mask].sum() / big.sum()))
-    return {"pointing": round(float(np.mean(hits)), 3), "energy_inside": round(float(np.mean(inside)), 3),
-            "blank": blank, "photos": len(photos)}
+    hits, labels = np.array(hits), np.array(labels)
+    by_class = {name: round(float(hits[labels == c].mean()), 3)
+                for c, name in enumerate(sample.CLASSES) if (labels == c).any()}
+    return {"pointing": round(float(hits.mean()), 3), "pointing_by_class": by_class,
+            "energy_inside": round(float(np.mean(inside)), 3), "blank": blank,
+            "layer": activated_layer(model, layer or default_cam_layer(model))}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=400, help="validation photos (default: all 400)")
+    parser.add_argument("--layer", action="append", default=[], metavar="NETWORK=LAYER",
+                        help="read another layer of a network, e.g. improved=head_relu")
     args = parser.parse_args(argv)
+    chosen = dict(item.split("=", 1) for item in args.layer)
     started = time.perf_counter()
     root = sample.make_sample()
     photos = validation_photos(root, args.limit)
@@ -76,9 +87,10 @@ def main(argv=None):
                 "improved": training.lesson_model("improved", root)}
     for name in list(networks):
         networks[f"untrained_{name}"] = models.build(name, networks[name].input_shape[1:], seed=0)
-    results = {name: measure(net, photos) for name, net in networks.items()}
+    results = {name: measure(net, photos, chosen.get(name)) for name, net in networks.items()}
     for name, figures in results.items():
-        print(f"{name}: pointing {figures['pointing']:.2f}, energy inside {figures['energy_inside']:.2f}, "
+        print(f"{name} ({figures['layer']}): pointing {figures['pointing']:.2f} "
+              f"{figures['pointing_by_class']}, energy inside {figures['energy_inside']:.2f}, "
               f"blank maps {figures['blank']}")
     summary = {
         "benchmark": "gradcam",
@@ -93,7 +105,9 @@ def main(argv=None):
                           "improved": results["improved"]["energy_inside"],
                           "untrained": {"original": results["untrained_original"]["energy_inside"],
                                         "improved": results["untrained_improved"]["energy_inside"]}},
+        "pointing_by_class": {name: figures["pointing_by_class"] for name, figures in results.items()},
         "blank": {name: figures["blank"] for name, figures in results.items()},
+        "layers": {name: figures["layer"] for name, figures in results.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(summary))

@@ -228,6 +228,25 @@ def _body(draw, rng, pose, fur):
     return outline
 
 
+class _AlsoOnMask:
+    """Draws each shape on the photo and, in white, on the animal's mask.
+
+    Ears, whiskers, the ink line and the tongue reach past the head's outline; the mask
+    must hold them too, or a map that points at a dog's ear would count as a miss.
+    """
+
+    def __init__(self, draw, mask_draw):
+        self.draw, self.mask_draw = draw, mask_draw
+
+    def polygon(self, points, fill):
+        self.draw.polygon(points, fill=fill)
+        self.mask_draw.polygon(points, fill=255)
+
+    def line(self, points, fill, width, joint=None):
+        self.draw.line(points, fill=fill, width=width, joint=joint)
+        self.mask_draw.line(points, fill=255, width=width, joint=joint)
+
+
 def _light_and_noise(rng, image, size):
     pixels = np.asarray(image, dtype=np.float32)
     gain = rng.uniform(0.7, 1.2) * (1 + rng.uniform(0, 0.35) * _ramp(rng, size))
@@ -240,8 +259,9 @@ def draw_photo(class_name, rng, image_size=150, *, with_mask=False):
 
     Introduced in lesson 01. ``rng`` is a ``numpy.random.Generator``; the same state
     always draws the same photo. ``with_mask=True`` also returns where the animal is
-    (head, neck and shoulders) as bool ``(S, S)``: the truth that Grad-CAM is measured
-    against (``benchmarks/gradcam.py``); the photo is the same either way.
+    (head with its ears, whiskers and ink line, neck and shoulders) as bool ``(S, S)``:
+    the truth that Grad-CAM is measured against (``benchmarks/gradcam.py``); the photo
+    is the same either way.
     """
     if class_name not in CLASSES:
         from catdogkit.errors import CatDogKitError
@@ -261,8 +281,9 @@ def draw_photo(class_name, rng, image_size=150, *, with_mask=False):
     for shape in shapes:
         mask_draw.polygon(shape, fill=255)
     canvas.paste(_fur_texture(rng, size, fur), (0, 0), mask)
-    _outline(draw, shapes, pose, fur)
-    (_cat_face if is_cat else _dog_face)(draw, rng, pose, fur, extras)
+    animal = _AlsoOnMask(draw, mask_draw)
+    _outline(animal, shapes, pose, fur)
+    (_cat_face if is_cat else _dog_face)(animal, rng, pose, fur, extras)
     _clutter(draw, rng, size, int(rng.random() < 0.2))
     small = canvas.reduce(_SUPERSAMPLE)
     pixels = _light_and_noise(rng, small, image_size)

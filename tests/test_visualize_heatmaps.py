@@ -1,9 +1,12 @@
 """Grad-CAM on a constructed model whose last conv layer sees one corner only."""
+import keras
 import numpy as np
 import pytest
+from keras import layers
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import default_cam_layer, grad_cam, overlay, plot_grad_cam
+from catdogkit.visualize.heatmaps import activated_layer
 from catdogkit_dev.tiny_models import corner_cnn
 
 
@@ -46,3 +49,27 @@ def test_overlay_and_bad_input(corner_model):
         grad_cam(corner_model, photo, layer="features")
     with pytest.raises(CatDogKitError, match="RGB"):
         overlay(photo[..., 0], heat)
+
+
+def _residual_like_cnn(size=16):
+    """A 3x3 conv with its own batch norm and ReLU, then a 1x1 strided shortcut, as in
+    the improved network's last stage."""
+    photo = keras.Input((size, size, 3), name="photo")
+    x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv_full")(photo)
+    x = layers.BatchNormalization(name="conv_full_bn")(x)
+    maps = layers.Activation("relu", name="conv_full_relu")(x)
+    shortcut = layers.Conv2D(4, 1, strides=2, name="shortcut_conv")(photo)
+    x = layers.Add(name="add")([layers.MaxPooling2D(2, name="pool")(maps), shortcut])
+    x = layers.GlobalAveragePooling2D(name="features")(x)
+    return keras.Model(photo, layers.Dense(1, activation="sigmoid", name="prediction")(x))
+
+
+def test_the_default_layer_is_the_last_full_convolution_read_once_activated():
+    model = _residual_like_cnn()
+    assert default_cam_layer(model) == "conv_full"  # not the 1x1 shortcut that comes later
+    assert activated_layer(model, "conv_full") == "conv_full_relu"
+    assert activated_layer(model, "pool") == "pool"
+    photo = np.random.default_rng(1).uniform(0, 255, (16, 16, 3)).astype("float32")
+    for class_index in (0, 1):
+        np.testing.assert_allclose(grad_cam(model, photo, class_index=class_index),
+                                   grad_cam(model, photo, "conv_full_relu", class_index=class_index))
