@@ -380,3 +380,44 @@ def test_lesson02_trains_what_prepare_trains():
     assert len(trainings) == 2
     for call in trainings:
         assert "out=run.folder" in call and "callbacks=[" in call, call
+
+
+BASICS_CELLS = {
+    "03_feature_maps": {
+        "03-selectivity-table": "cdk.visualize.channel_selectivity(model, datasets.validation",
+        "03-selective-views-code": "cdk.visualize.top_patches(",
+        "03-untrained-code": 'cdk.models.build("original", seed=0)',
+        "03-one-number-code": "cdk.widgets.ConvolutionStepExplorer(",
+        "03-padding-code": "cdk.widgets.PaddingStrideExplorer(",
+        "03-receptive-code": "cdk.widgets.ReceptiveFieldExplorer(",
+    },
+    "04_dense_layers": {
+        "04-pooling-code": "cdk.visualize.without_pooling(",
+        "04-efficiency-code": "cdk.visualize.layer_costs(",
+        "04-speed-code": "cdk.visualize.photos_per_second(",
+        "04-gap-cam-code": "cdk.visualize.class_activation_map(",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASICS_CELLS))
+def test_the_basics_and_class_level_views_are_computed_by_the_kit(name):
+    """The class-level views, the untrained control and the CNN basics (issues 12 and 13)
+    are code cells that call the kit, before the summary."""
+    cells = {cell.get("id"): (index, cell) for index, cell in enumerate(read(name).cells)}
+    summary = max(index for index, cell in cells.values()
+                  if cell.cell_type == "markdown" and "## Summary" in cell.source)
+    for cell_id, call in BASICS_CELLS[name].items():
+        assert cell_id in cells, f"{name}: cell {cell_id} is missing"
+        index, cell = cells[cell_id]
+        assert cell.cell_type == "code" and call in cell.source, f"{name}: {cell_id} calls {call}"
+        assert index < summary, f"{name}: {cell_id} comes after the summary"
+
+
+def test_lesson04_explains_the_improved_networks_parts_where_they_first_appear():
+    cells = read("04_dense_layers").cells
+    first = next(i for i, cell in enumerate(cells)
+                 if cell.cell_type == "code" and 'lesson_model("improved"' in cell.source)
+    text = cells[first + 1].source
+    assert cells[first + 1].cell_type == "markdown"
+    assert "Batch normalization" in text and "running averages" in text and "added" in text
