@@ -31,7 +31,7 @@ class ConvolutionStepExplorer(Explorer):
     """One output number of a convolution, computed in front of the student.
 
     Pick a map position (``.row``, ``.col``) and a filter (``.filter``) of ``layer``; see
-    the photo patch the filter covers (``.image``), and in ``.steps`` (HTML) the patch,
+    where the filter sits on the photo and that patch enlarged (``.image``), and in ``.steps`` (HTML) the patch,
     the kernel and their products per colour channel, their sum, the bias, the ReLU, and
     the value the layer itself computed there (they agree).
 
@@ -62,11 +62,17 @@ class ConvolutionStepExplorer(Explorer):
                                      self.col.value, self.filter.value)
         self.steps.value = self._steps_html(self.result)
         top, left, size = unit_box(self.model, self.layer, self.row.value, self.col.value)
-        fig = Figure(figsize=(3, 3))
-        ax = fig.subplots()
-        ax.imshow(np.clip(self.photo / 255.0, 0, 1))
-        ax.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False, color="red", lw=2))
-        ax.set_axis_off()
+        fig = Figure(figsize=(5, 2.6))
+        photo_ax, patch_ax = fig.subplots(1, 2)
+        photo_ax.imshow(np.clip(self.photo / 255.0, 0, 1))
+        photo_ax.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False,
+                                     color="red", lw=2))
+        patch = self.result["patch"]
+        patch_ax.imshow(np.clip(patch, 0, 1) if patch.shape[-1] == 3 else patch.mean(axis=-1),
+                        interpolation="nearest")
+        patch_ax.set_title(f"the {size} x {size} patch, enlarged")
+        for ax in (photo_ax, patch_ax):
+            ax.set_axis_off()
         set_png(self.image, fig)
 
     def _steps_html(self, r):
