@@ -115,14 +115,13 @@ RUN_ALL = """async () => {
 }"""
 
 
-def run_in_jupyterlab(page, hub, name):
+def start_in_jupyterlab(page, hub, name):
+    """Open the lesson in JupyterLab and press "Run all" (returns while it runs)."""
     page.goto(f"{hub.url}user/{name}/lab/tree/lessons/{LESSON}.ipynb", timeout=PAGE_TIMEOUT_S * 1000)
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
         " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=PAGE_TIMEOUT_S * 1000)
     page.evaluate(RUN_ALL)
-    page.locator(".jp-OutputArea .catdogkit-data-browser").first.wait_for(
-        state="visible", timeout=PAGE_TIMEOUT_S * 1000)
 
 
 def shut_kernels_down(hub, name, token):
@@ -152,22 +151,28 @@ def memory_of(classroom, name):
 
 
 def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, browser):
-    hub = classroom.hub
-    memory = {}
-    for name in classroom.students:
-        page = log_in(browser, hub, name)
-        try:
-            run_in_jupyterlab(page, hub, name)
+    """Both students work at once, as in a class: their lessons run side by side."""
+    hub, memory = classroom.hub, {}
+    pages = {name: log_in(browser, hub, name) for name in classroom.students}
+    try:
+        for name, page in pages.items():
+            start_in_jupyterlab(page, hub, name)
+        for name, page in pages.items():
+            page.locator(".jp-OutputArea .catdogkit-data-browser").first.wait_for(
+                state="visible", timeout=PAGE_TIMEOUT_S * 1000)
             says_shared_photos(page, classroom)
             move_photo_browser(page)
             assert bs.visible_errors(page) == []
             bs.screenshot(page, ARTIFACTS, f"{classroom.users.role(name)}-jupyterlab")
             memory[classroom.users.role(name)] = memory_of(classroom, name)  # docs/deploy.md quotes it
             shut_kernels_down(hub, name, hub.user_token(name))
-
-            voila = page.context.new_page()
-            bs.open_lesson(voila, f"{hub.url}user/{name}/voila/render/lessons/{LESSON}.ipynb",
-                           ready=bs.main_widget(LESSON), timeout=PAGE_TIMEOUT_S)
+        voilas = {name: page.context.new_page() for name, page in pages.items()}
+        for name, voila in voilas.items():
+            voila.goto(f"{hub.url}user/{name}/voila/render/lessons/{LESSON}.ipynb",
+                       wait_until="commit", timeout=PAGE_TIMEOUT_S * 1000)
+        for name, voila in voilas.items():
+            voila.locator(bs.main_widget(LESSON)).first.wait_for(state="visible",
+                                                                 timeout=PAGE_TIMEOUT_S * 1000)
             bs.wait_until_rendered(voila, timeout=PAGE_TIMEOUT_S)
             says_shared_photos(voila, classroom)
             move_photo_browser(voila)
@@ -175,7 +180,8 @@ def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, brow
             assert "lesson.setup(" not in voila.content()  # Voila strips the sources
             bs.screenshot(voila, ARTIFACTS, f"{classroom.users.role(name)}-voila")
             voila.goto("about:blank")  # Voila's page shuts its kernel down when left
-        finally:
+    finally:
+        for page in pages.values():
             page.context.close()
     (ARTIFACTS / "memory_after_lesson.json").write_text(json.dumps(memory, indent=2))
 
