@@ -5,6 +5,11 @@ import pytest
 
 from catdogkit.widgets import ConvolutionStepExplorer, PaddingStrideExplorer, ReceptiveFieldExplorer
 
+pytestmark = [
+    pytest.mark.widgets7,  # dev.sh runs these again under ipywidgets 7.7 (Colab's version)
+    pytest.mark.filterwarnings("ignore:The `ipykernel.comm.Comm` class:DeprecationWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def model():
