@@ -14,8 +14,8 @@ environment's ``etc/`` and ``share/`` in (Jupyter's config and data).
 selector soupsieve sends it, and nbgrader's ``generate_feedback`` failed.)
 """
 import os
-import stat
 import shutil
+import stat
 import sys
 import sysconfig
 from importlib import metadata

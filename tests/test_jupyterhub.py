@@ -20,14 +20,13 @@ import json
 import re
 import sys
 import urllib.parse
-
-import jsonschema
-import psutil
-import yaml
 from pathlib import Path
 
+import jsonschema
 import nbformat
+import psutil
 import pytest
+import yaml
 
 from catdogkit_dev.hub import why_no_hub
 from catdogkit_dev.hub_classroom import SERVER_CONFIG, Classroom
@@ -150,6 +149,8 @@ def memory_of(classroom, name):
     return report
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_students_run_a_lesson_in_jupyterlab_and_as_a_voila_page(classroom, browser):
     """Both students work at once, as in a class: their lessons run side by side."""
     hub, memory = classroom.hub, {}
