@@ -46,10 +46,7 @@ def convolution_at(model, photo, layer, row, col, channel):
     element-wise product), ``total`` (the products' sum), ``bias``, ``before`` (total +
     bias), ``after`` (the layer's activation of it, e.g. ReLU) and ``actual``, the value the
     layer itself computed there: ``after`` equals it up to float rounding.
-    Only for layers with stride 1 and dilation 1, as in the class network.
-
-    Introduced in lesson 03 (feature maps).
-    """
+    Only for layers with stride 1 and dilation 1, as in the class network."""
     conv = model.get_layer(layer)
     check_layer(model, layer, "conv")
     if tuple(conv.strides) != (1, 1) or tuple(conv.dilation_rate) != (1, 1):
@@ -77,10 +74,7 @@ def convolution_at(model, photo, layer, row, col, channel):
 
 def convolve(image, kernel, padding="valid", stride=1):
     """One filter ``kernel (k, k, c)`` slid over ``image (h, w, c)`` with ``padding`` and
-    ``stride``, no bias, no activation: the map ``(h_out, w_out)``.
-
-    Introduced in lesson 03 (feature maps).
-    """
+    ``stride``, no bias, no activation: the map ``(h_out, w_out)``."""
     image, kernel = np.asarray(image, np.float32), np.asarray(kernel, np.float32)
     conv_output_size(image.shape[0], kernel.shape[0], padding, stride)  # checks the arguments
     out = tf.nn.conv2d(image[None], kernel[..., None], strides=stride, padding=padding.upper())
@@ -90,10 +84,7 @@ def convolve(image, kernel, padding="valid", stride=1):
 def unit_box(model, layer, row, col):
     """``(top, left, size)`` in photo pixels of what the unit at ``(row, col)`` of ``layer``
     sees (its receptive field; top/left may be negative or the box pass the photo's edge
-    where "same" padding adds zeros).
-
-    Introduced in lesson 03 (feature maps).
-    """
+    where "same" padding adds zeros)."""
     size, stride, first = _field(model, layer)
     return first + int(row) * stride, first + int(col) * stride, size
 

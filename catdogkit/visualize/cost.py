@@ -86,7 +86,10 @@ def without_pooling(model, photo):
 
 
 def shifted(photo, pixels):
-    """``photo`` moved ``pixels`` to the right, the uncovered columns repeating the edge."""
+    """``photo`` moved ``pixels`` to the right, the uncovered columns repeating the edge.
+
+    Introduced in lesson 04 (dense layers).
+    """
     photo = np.asarray(photo, np.float32)
     if pixels <= 0:
         return photo.copy()
@@ -94,7 +97,10 @@ def shifted(photo, pixels):
 
 
 def relative_change(before, after):
-    """Mean absolute change over mean absolute value: 0 unchanged, about 1 or more all new."""
+    """Mean absolute change over mean absolute value: 0 unchanged, about 1 or more all new.
+
+    Introduced in lesson 04 (dense layers).
+    """
     before, after = np.asarray(before, np.float32), np.asarray(after, np.float32)
     scale = float(np.abs(before).mean())
     return float(np.abs(after - before).mean()) / scale if scale > 0 else 0.0
