@@ -8,8 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from catdogkit.visualize.basics import conv_output_size, convolution_at, convolve, layer_input, unit_box
 from catdogkit.visualize.activations import layer_outputs
+from catdogkit.visualize.basics import (
+    conv_output_size, convolution_at, convolve, layer_input, unit_box)
 from catdogkit.visualize.layers import layer_names
 from catdogkit.visualize.selectivity import receptive_field
 from catdogkit.widgets._base import Explorer, image_widget, set_png
