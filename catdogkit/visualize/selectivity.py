@@ -129,6 +129,11 @@ def top_patches(model, photos, layer, channel, k=8, labels=None):
     if not 0 <= channel < model.get_layer(layer).output.shape[-1]:
         raise CatDogKitError(f"layer {layer!r} has {model.get_layer(layer).output.shape[-1]} "
                              f"channels; channel {channel} does not exist")
+    return remember("top_patches", lambda: _top_patches(model, photos, layer, channel, k, labels),
+                    model, photos, labels, layer, channel, k)
+
+
+def _top_patches(model, photos, layer, channel, k, labels):
     strength, where = _peaks(model, photos, labels, layer, channel)
     size, stride, first = _field(model, layer)
     chosen = np.argsort(-strength)[:k]
@@ -141,7 +146,8 @@ def top_patches(model, photos, layer, channel, k=8, labels=None):
                 found[start + offset] = batch[offset]
         start += len(batch)
     patches = [_cut(found[int(i)], where[i], size, stride, first) for i in chosen]
-    return np.stack(patches).astype(np.float32), strength[chosen].astype(np.float32), chosen
+    return (np.stack(patches).astype(np.float32), strength[chosen].astype(np.float32),
+            np.asarray(chosen, dtype=np.int64))
 
 
 def _cut(photo, position, size, stride, first):
