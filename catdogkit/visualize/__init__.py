@@ -18,7 +18,8 @@ from catdogkit.visualize.activations import (
     all_feature_maps, feature_maps, layer_outputs, layer_statistics)
 from catdogkit.visualize.dense import (
     class_means, class_separation, dense_activations, head_parameter_cost, pca_2d)
-from catdogkit.visualize.filters import filter_patterns, first_layer_patches, kernel_weights
+from catdogkit.visualize.filters import (
+    filter_patterns, first_layer_patches, kernel_weights, pattern_layer)
 from catdogkit.visualize.heatmaps import default_cam_layer, grad_cam, overlay
 from catdogkit.visualize.layers import (
     activation_model, as_batch, check_layer, input_size, layer_names, layer_table, photo_digest)
@@ -43,6 +44,7 @@ __all__ = [
     "deprocess", "feature_maps", "figure_png", "filter_patterns", "first_layer_patches",
     "grad_cam", "head_parameter_cost", "image_png", "input_size", "kernel_weights", "layer_names",
     "layer_outputs", "layer_statistics", "layer_table", "misclassified", "most_selective",
+    "pattern_layer",
     "overlay", "pca_2d", "receptive_field",
     "photo_digest", "plot_all_feature_maps", "plot_confusion_matrix", "plot_dense_units",
     "plot_feature_maps", "plot_filter_patterns", "plot_grad_cam", "plot_images",
