@@ -171,21 +171,6 @@ def trained_models():
     return {name: training.lesson_model(name) for name in ("original", "improved")}
 
 
-def _lesson_parameters(name):
-    """The literal assignments of a lesson's parameters cell (its first code cell)."""
-    import ast
-    nb = nbformat.read(LESSONS / f"{name}.ipynb", as_version=4)
-    first = next(cell for cell in nb.cells if cell.cell_type == "code")
-    values = {}
-    for node in ast.parse(first.source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                pass
-    return values
-
-
 @pytest.fixture(scope="session")
 def voila_cache(tmp_path_factory, trained_models):
     """The cache the Voila kernels use: the session's cache (trained models, sample photos)
@@ -202,13 +187,11 @@ def voila_cache(tmp_path_factory, trained_models):
     for entry in real.iterdir():
         if entry.name != "runs":
             (cache / entry.name).symlink_to(entry)
-    name = "02_building_a_cnn"
-    if (LESSONS / f"{name}.ipynb").is_file():
-        params = _lesson_parameters(name)
-        epochs = int(params.get("EPOCHS", 6)) + int(params.get("MORE_EPOCHS", 0))
-        finished = _finished_lesson02_run(real, training, epochs)
+    if (LESSONS / "02_building_a_cnn.ipynb").is_file():
+        run = training.lesson02_run()  # what the lesson trains when its parameters say None
+        finished = _finished_lesson02_run(real, training, run.epochs + run.more_epochs)
         if finished is not None:  # otherwise the page trains: a slow first widget, not wrong
-            shutil.copytree(finished, cache / "runs" / "lesson02_original_cnn")
+            shutil.copytree(finished, cache / "runs" / training.LESSON02_RUN)
     return cache
 
 
@@ -233,7 +216,7 @@ def _finished_lesson02_run(real, training, epochs):
     stem = f"original-{key_of(make_sample())}"
     target = real / "models" / f"{stem}-e{epochs}-s150-seed{training.LESSON_SEED}"
     if _epochs_done(target) < epochs:
-        sources = [*real.glob(f"models/{stem}-e*"), real / "runs" / "lesson02_original_cnn"]
+        sources = [*real.glob(f"models/{stem}-e*"), real / "runs" / training.LESSON02_RUN]
         best = max(sources, key=_epochs_done, default=None)
         if best is not None and best != target and 0 < _epochs_done(best) <= epochs:
             shutil.rmtree(target, ignore_errors=True)
