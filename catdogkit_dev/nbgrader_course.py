@@ -13,8 +13,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 #: This environment's ``bin/``: nbgrader runs ``alembic`` from it when it creates a gradebook.
 VENV_BIN = Path(sys.executable).parent
+#: The English assignments; their Spanish twins (``<name>_es``) are graded in
+#: tests/test_spanish_edition.py.
 ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir()
-                     if p.is_dir() and not p.name.startswith((".", "_")))
+                     if p.is_dir() and not p.name.startswith((".", "_")) and not p.name.endswith("_es"))
 
 
 def use_home(home):

@@ -335,6 +335,18 @@ def test_every_real_lesson_has_its_course_title_once(repo):
     assert titles == [(f"{name}.ipynb", course.lesson_title(name)) for name in course.lesson_names()]
 
 
+def test_the_index_names_the_spanish_lessons_in_spanish_and_keeps_them_out_of_the_pools(repo):
+    settings = serve_module.index_settings(repo / "lessons")
+    assert settings["catdogkit.folder.es"].startswith("Español")
+    assert settings["catdogkit.title.es/03_feature_maps.ipynb"] == "Visualizar mapas de características"
+    assert settings["catdogkit.title.03_feature_maps.ipynb"] == "Visualizing feature maps"
+    command = serve_module.build_command(repo / "lessons", port=serve_module.free_port(),
+                                         open_browser=False, preheat=1)
+    assert "--VoilaKernelManager.preheat_denylist=es/" in command
+    assert not any("denylist" in part for part in serve_module.build_command(
+        repo / "lessons", port=serve_module.free_port(), open_browser=False, preheat=0))
+
+
 def test_a_lesson_heading_loses_its_lesson_number_on_the_index(tmp_path):
     _notebook(tmp_path / "08_extra.ipynb", "# Lesson 08 · Something extra")
     assert serve_module.lesson_titles(tmp_path) == [("08_extra.ipynb", "Something extra")]

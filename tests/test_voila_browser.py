@@ -518,6 +518,24 @@ def test_index_lists_every_lesson_by_title(lesson_server, browser):
         close_page(page)
 
 
+def test_the_index_offers_the_spanish_lessons_by_their_spanish_titles(lesson_server, browser):
+    if not (LESSONS / "es").is_dir():
+        pytest.skip("no Spanish lessons in lessons/es/")
+    page = bs.new_page(browser)
+    try:
+        page.goto(lesson_server.url)
+        folders = page.locator(".catdogkit-index .catdogkit-language").all_inner_texts()
+        assert [" ".join(f.split()) for f in folders] == ["Español · las lecciones en español"]
+        assert "catalogue" not in page.locator(".catdogkit-index").inner_text()
+        page.goto(f"{lesson_server.url}voila/tree/es")
+        shown = page.locator(".catdogkit-index .catdogkit-lesson-title").all_inner_texts()
+        assert shown == [title for _, title in serve_module.lesson_titles(LESSONS / "es", "es")]
+        assert "Visualizar mapas de características" in shown
+        bs.screenshot(page, ARTIFACTS / "screenshots", "index-es")
+    finally:
+        close_page(page)
+
+
 def test_data_browser_page_slider_changes_the_picture(lesson_pages):
     name = "01_utility_functions"
     needs_lesson(name)
