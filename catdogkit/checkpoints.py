@@ -24,8 +24,6 @@ def load_history(out):
     """The per-epoch metrics saved in a training folder, as ``{"epoch": [...], "loss": [...], ...}``.
 
     Empty lists when nothing was trained there yet.
-
-    Introduced in lesson 02 (building a CNN).
     """
     state = _read_state(out)
     if state is None:
@@ -48,8 +46,6 @@ def _read_state(out):
 
 def writable_folder(out):
     """Create ``out`` if needed and prove it is writable, or raise a ``CatDogKitError``.
-
-    Introduced in lesson 02 (building a CNN).
     """
     out = Path(out).expanduser()
     try:

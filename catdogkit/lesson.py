@@ -37,6 +37,8 @@ class Lesson:
     ``widget`` is the box shown under the set-up cell (a message and, in Colab, the
     Drive button). After the Drive button is used, ``data`` and ``root`` point to the
     photos from Drive, so the cells below use them when they run again.
+
+    Introduced in lesson 00 (the class code, then and now).
     """
 
     def __init__(self, name, data, where, widget, message, drive_button=None):

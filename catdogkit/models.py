@@ -144,8 +144,6 @@ def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None):
     smoothing and a cosine learning-rate schedule that reaches its floor after
     ``total_steps`` training steps (set it to epochs x steps per epoch). See
     ``IMPROVEMENTS`` for why each part is there and what it was worth.
-
-    Introduced in lesson 07 (the improved model).
     """
     photo = keras.Input(shape=input_shape, name="photo")
     x = augmentation(seed, **IMPROVED_AUGMENTATION)(photo)
@@ -177,8 +175,6 @@ def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160,
     weights once (Colab can, an offline machine cannot: a ``CatDogKitError`` says so),
     ``weights=None`` builds the same network untrained. Fine-tune afterwards with
     :func:`fine_tune`.
-
-    Introduced in lesson 07 (the improved model).
     """
     if base != "mobilenet_v2":
         raise CatDogKitError(f"unknown base {base!r}: use 'mobilenet_v2'")
@@ -214,8 +210,6 @@ def fine_tune(model, n_layers=30, learning_rate=1e-5):
 
     Batch-normalization layers stay frozen: their statistics came from ImageNet.
     Returns the same model, ready for a few more epochs.
-
-    Introduced in lesson 07 (the improved model).
     """
     try:
         backbone = model.get_layer("base")
@@ -240,6 +234,8 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
     recipe's epochs when ``epochs`` is None); give both for a budgeted run. ``seed`` sets
     Keras's random seed first, so the same seed builds the same weights, augmentation
     and dropout.
+
+    Introduced in lesson 03 (visualizing feature maps).
     """
     if name not in RECIPES:
         raise CatDogKitError(f"unknown network {name!r}: use one of {', '.join(RECIPES)}")
@@ -267,8 +263,6 @@ def load_model(path, *, announce=print):
     is loaded without its optimizer, and ``announce`` says so: compile it before training
     it further. Anything else (no such path, a file that is not a Keras model) raises
     ``CatDogKitError`` with what to do.
-
-    Introduced in lesson 02 (building a CNN).
     """
     path = Path(path).expanduser()
     if path.is_dir():

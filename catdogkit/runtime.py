@@ -1,6 +1,6 @@
 """Where the kit runs: Colab, a JupyterHub or a plain machine, and where it caches.
 
-Introduced in lesson 01 (utility functions); every other module asks this one
+Introduced in lesson 00 (the class code, then and now); every other module asks this one
 instead of guessing.
 """
 import os
@@ -36,6 +36,8 @@ def cache_dir(*parts):
     """The kit's cache folder (``$CATDOGKIT_CACHE`` or ``~/.cache/catdogkit``), created on demand.
 
     Sample photos and trained lesson models live here, never in the repository.
+
+    Introduced in lesson 00 (the class code, then and now).
     """
     root = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "catdogkit")

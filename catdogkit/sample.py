@@ -257,7 +257,7 @@ def _light_and_noise(rng, image, size):
 def draw_photo(class_name, rng, image_size=150, *, with_mask=False):
     """Draw one cartoon photo of ``class_name`` ("cats" or "dogs") as uint8 ``(S, S, 3)``.
 
-    Introduced in lesson 01. ``rng`` is a ``numpy.random.Generator``; the same state
+    ``rng`` is a ``numpy.random.Generator``; the same state
     always draws the same photo. ``with_mask=True`` also returns where the animal is
     (head with its ears, whiskers and ink line, neck and shoulders) as bool ``(S, S)``:
     the truth that Grad-CAM is measured against (``benchmarks/gradcam.py``); the photo
@@ -359,7 +359,7 @@ def _remove_abandoned(final):
 def sample_dir(n_per_class=None, *, image_size=150, seed=0):
     """The folder ``make_sample`` writes for these settings (it may not exist yet).
 
-    Introduced in lesson 01; ``catdogkit data where`` uses it to answer without drawing.
+    ``catdogkit data where`` uses it to answer without drawing.
     """
     counts = _counts(n_per_class)
     key = (f"v{DRAWING_VERSION}-s{image_size}-seed{seed}-"
@@ -370,7 +370,7 @@ def sample_dir(n_per_class=None, *, image_size=150, seed=0):
 def make_sample(n_per_class=None, *, image_size=150, seed=0):
     """Draw the embedded sample into the cache once and return its folder.
 
-    Introduced in lesson 01. ``n_per_class`` is the train photos per class (validation
+    ``n_per_class`` is the train photos per class (validation
     and test get 40 % of that each) or a dict ``{"train": n, "validation": n, "test": n}``;
     the default is the lessons' sample (500 / 200 / 200 per class at 150x150). Layout:
     ``train|validation|test/{cats,dogs}/{cat,dog}.N.jpg``. The set is written to a

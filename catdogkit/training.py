@@ -52,8 +52,6 @@ def _on_drive(kind, *parts):
 
 def runs_dir(*parts):
     """Where training folders go: Google Drive when it is mounted in Colab, else the cache.
-
-    Introduced in lesson 02 (building a CNN).
     """
     return _on_drive("runs", *parts) or runtime.cache_dir("runs", *parts)
 
@@ -66,7 +64,10 @@ def lesson_models_dir(*parts):
 
 @dataclass(frozen=True)
 class LessonRun:
-    """Lesson 02's training: its ``folder`` and how many ``epochs``, then ``more_epochs``."""
+    """Lesson 02's training: its ``folder`` and how many ``epochs``, then ``more_epochs``.
+
+    Introduced in lesson 02 (building a CNN).
+    """
 
     folder: Path
     epochs: int
@@ -83,8 +84,6 @@ def lesson02_run():
 
 def choose_strategy():
     """The ``tf.distribute`` strategy for the hardware present: TPU, several GPUs, else the default.
-
-    Introduced in lesson 02 (building a CNN).
     """
     if runtime.in_colab() and ("COLAB_TPU_ADDR" in os.environ or "TPU_NAME" in os.environ):
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
@@ -130,8 +129,6 @@ def _splits(data, image_size):
 
 def check_image_size(model, dataset):
     """Raise a ``CatDogKitError`` when the dataset's photos are not the size the model takes.
-
-    Introduced in lesson 02 (building a CNN).
     """
     photos = getattr(dataset, "element_spec", None)
     shape = tuple(photos[0].shape[1:3]) if isinstance(photos, tuple) else None

@@ -13,13 +13,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "catdogkit"
 #: Lowest first. A module may import its own layer and the layers before it.
 LAYERS = {
     "data": ["catdogkit", "catdogkit.data", "catdogkit.sample", "catdogkit.constants",
-             "catdogkit.files", "catdogkit.runtime", "catdogkit.errors"],
+             "catdogkit.files", "catdogkit.runtime", "catdogkit.errors", "catdogkit.i18n",
+             "catdogkit.viewcache"],
     "models": ["catdogkit.models"],
-    "training": ["catdogkit.training"],
+    "training": ["catdogkit.training", "catdogkit.checkpoints"],
     "visualize": ["catdogkit.visualize"],
     "widgets": ["catdogkit.widgets"],
     "lessons/course": ["catdogkit.lesson", "catdogkit.course", "catdogkit.grading",
-                       "catdogkit.legacy"],
+                       "catdogkit.legacy", "catdogkit.class_code"],
     "serve and CLI": ["catdogkit.serve", "catdogkit.voila_kernels", "catdogkit.cli",
                       "catdogkit.__main__"],
 }

@@ -1,4 +1,4 @@
-"""Finding, checking and streaming the photos. Introduced in lesson 01.
+"""Finding, checking and streaming the photos. Introduced in lesson 00.
 
 ``find_data`` says where the photos are, ``check_photos`` which of them are usable,
 ``load_datasets`` streams them into a network with ``tf.data``. TensorFlow is imported

@@ -135,7 +135,7 @@ def _not_an_image(head):
 
 
 def inspect_photo(path):
-    """Open one file read-only and decide whether the network can use it. Introduced in lesson 01."""
+    """Open one file read-only and decide whether the network can use it."""
     path = Path(path)
     if path.stat().st_size == 0:
         return Verdict("empty file (0 bytes)")

@@ -104,7 +104,7 @@ def _flat_class(path):
 def stratified_split(paths, seed=0, validation_share=VALIDATION_SHARE):
     """Split one class's photos into train/validation the same way on every machine.
 
-    Introduced in lesson 01. The order comes from a hash of each file name and the
+    The order comes from a hash of each file name and the
     seed, not from the file system's order, so the split is reproducible anywhere.
     """
     def key(path):
@@ -118,7 +118,7 @@ def stratified_split(paths, seed=0, validation_share=VALIDATION_SHARE):
 def detect_layout(root, seed=0):
     """Recognise the layout of ``root`` and list its files; see the module docstring.
 
-    Introduced in lesson 01. A folder that fits none of the layouts raises
+    A folder that fits none of the layouts raises
     ``CatDogKitError`` saying which layouts are accepted.
     """
     root = Path(root).expanduser()

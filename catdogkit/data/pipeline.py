@@ -1,6 +1,6 @@
 """Stream photos from disk into a network with ``tf.data``: never the whole set in memory.
 
-Introduced in lesson 01. The class manual loaded every photo into one NumPy array (or
+Introduced in lesson 00. The class manual loaded every photo into one NumPy array (or
 used the retired ``ImageDataGenerator``); here each batch is read, decoded and resized
 on the fly, in parallel, while the network trains on the previous one, so memory stays
 flat whether the set holds 2,000 or 25,000 photos. Files that ``check_photos`` found
@@ -31,7 +31,7 @@ _PREFETCH_BATCHES = 2
 
 @dataclass
 class Datasets:
-    """The three streamed splits and what went into them. Introduced in lesson 01.
+    """The three streamed splits and what went into them. Introduced in lesson 00.
 
     ``train``/``validation``/``test`` yield ``(float32 (B, S, S, 3) 0..255, float32 (B,))``;
     ``test`` is None when the folder has no test split. ``counts[split][class]`` are the
@@ -57,7 +57,7 @@ def _to_rgb(image, image_size):
 def load_photo(path_or_bytes, image_size=150):
     """Read one photo (a path or the file's bytes) as float32 ``(S, S, 3)``, values 0..255.
 
-    Introduced in lesson 01. Any format Pillow reads (grayscale, CMYK, PNG with
+    Introduced in lesson 04. Any format Pillow reads (grayscale, CMYK, PNG with
     transparency, WebP…) is converted to RGB; an unusable file raises ``CatDogKitError``
     that says why.
     """
@@ -88,7 +88,7 @@ def _load_bytes(data, image_size):
 
 
 def list_photos(root, split="validation", class_name=None):
-    """The usable photos of one split (and class), sorted. Introduced in lesson 01."""
+    """The usable photos of one split (and class), sorted. Introduced in lesson 04."""
     report = check_photos(root)
     if split not in report.photos:
         raise CatDogKitError(f"{report.root} has no '{split}' split; it has {sorted(report.photos)}.")
@@ -101,8 +101,6 @@ def list_photos(root, split="validation", class_name=None):
 def first_photos(root, split="validation", per_class=4):
     """``{label: path}`` of the first ``per_class`` photos of each class, labelled
     ``"cat 1"``, ``"dog 2"``… from the class folders' names (for a photo picker).
-
-    Introduced in lesson 03 (feature maps).
     """
     names = check_photos(root).class_names
     return {f"{_singular(name)} {i + 1}": path for name in names
@@ -230,7 +228,7 @@ def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augmen
                   cache=None, announce=print):
     """Streamed ``tf.data`` datasets for the train, validation and (if present) test photos.
 
-    Introduced in lesson 01. ``root`` defaults to what ``find_data`` finds. Training
+    Introduced in lesson 00. ``root`` defaults to what ``find_data`` finds. Training
     photos are shuffled with ``seed`` (the same order on every run); ``augment=True``
     adds the ``augmentation`` layers to the training stream. ``cache=True`` (or a
     folder) keeps decoded photos in files on disk after the first epoch, never in memory.

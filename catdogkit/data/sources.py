@@ -37,7 +37,7 @@ _CHUNK = 1 << 20
 
 @dataclass
 class DataSource:
-    """Where ``find_data`` found photos. Introduced in lesson 01.
+    """Where ``find_data`` found photos.
 
     ``source`` is ``explicit``, ``env``, ``drive``, ``jupyterhub`` or ``sample``;
     ``layout`` is ``split``, ``flat`` or ``petimages``; ``reason`` says why this one.
@@ -61,7 +61,7 @@ def _located(root, source, reason, announce):
 def find_data(path=None, *, announce=print, prepare=True):
     """Find the photos to use, in DESIGN.md's order, and say what was found where.
 
-    Introduced in lesson 01. Order: ``path``; ``$CATDOGKIT_DATA``; in Colab, photos
+    Order: ``path``; ``$CATDOGKIT_DATA``; in Colab, photos
     already brought from Google Drive, or the archive in an already mounted Drive
     (``use_drive()`` mounts and brings them); on a JupyterHub,
     the instructor's shared folder (``$CATDOGKIT_HUB_DATA``, default /srv/data/catdogkit);
@@ -126,7 +126,7 @@ def _stem(name):
 
 
 def sha256_of(path):
-    """The SHA-256 of a file, read in chunks. Introduced in lesson 01."""
+    """The SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
@@ -158,7 +158,7 @@ def _verified(target, sha256, announce):
 def download(url, target, sha256=None, *, announce=print):
     """Download ``url`` to ``target`` atomically and verify it; reuse a verified copy.
 
-    Introduced in lesson 01. Bytes go to ``target.part``, renamed only when complete and
+    Bytes go to ``target.part``, renamed only when complete and
     matching ``sha256`` (or, without one, recorded as the reference for later checks).
     """
     target = Path(target)
@@ -196,7 +196,7 @@ def _fetch(url, part):
 def extract(archive, folder, *, announce=print):
     """Extract a zip or tar archive into ``folder`` atomically; reuse a finished extraction.
 
-    Introduced in lesson 01. Extraction goes into a temporary folder beside ``folder``
+    Extraction goes into a temporary folder beside ``folder``
     that is renamed only when complete.
     """
     archive, folder = Path(archive), Path(folder)
@@ -229,7 +229,7 @@ def _unpack(archive, work):
 def fetch_archive(url=DEFAULT_URL, dest=None, sha256=DEFAULT_SHA256, *, announce=print):
     """Download an archive of photos into ``dest`` (once) and extract it there; return the folder.
 
-    Introduced in lesson 01. ``dest`` defaults to the kit's cache. Both steps are atomic
+    ``dest`` defaults to the kit's cache. Both steps are atomic
     and verified, so running it again after an interruption finishes the job.
     """
     dest = Path(dest) if dest else runtime.cache_dir("downloads")
@@ -258,7 +258,7 @@ def use_drive(url=DEFAULT_URL, *, sha256=DEFAULT_SHA256, folder=DRIVE_FOLDER, mo
               local_dir=None, announce=print):
     """Keep the photo archive in Google Drive and extract it to the fast local disk.
 
-    Introduced in lesson 01. Mounts Drive only now, when called (Colab asks for
+    Mounts Drive only now, when called (Colab asks for
     permission). The archive is downloaded into ``MyDrive/<folder>/`` once, verified,
     then copied and extracted to ``local_dir`` each session, because reading thousands
     of small files straight from Drive is slow. Defaults: ``/content/drive`` and

@@ -13,8 +13,6 @@ def layer_outputs(model, photos, names):
     ``photos`` is one photo ``(H, W, 3)`` or a batch (see :func:`~catdogkit.visualize.layers.as_batch`).
     Returns ``{name: float32 array (N, ...)}`` with the batch axis kept. Dropout and
     augmentation layers run in inference mode, as in ``model.predict``.
-
-    Introduced in lesson 03 (feature maps).
     """
     names = list(names)
     sub = activation_model(model, names)

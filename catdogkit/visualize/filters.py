@@ -75,8 +75,6 @@ def signed_kernels(model, layer, filters=None):
     A deeper filter is a ``kh x kw`` kernel on *each* of the maps the layer before makes;
     its average over those maps mixes positive and negative weights into grey, so this
     keeps them apart: row ``f`` shows which input maps filter ``f`` adds and subtracts.
-
-    Introduced in lesson 06 (visualizing convnet filters).
     """
     kernels = kernel_weights(model, layer)
     chosen = _filters(kernels.shape[-1], filters, layer)
@@ -247,8 +245,6 @@ def ascent_batch_size(height, width):
 
     ``GPU_BATCH`` on a GPU; on a CPU as many as hold ``CPU_BATCH_PIXELS`` pixels (8 at
     150x150, 43 at 64x64, at least 1, at most ``GPU_BATCH``).
-
-    Introduced in lesson 06 (visualizing convnet filters).
     """
     if tf.config.list_physical_devices("GPU"):
         return GPU_BATCH
@@ -258,8 +254,6 @@ def ascent_batch_size(height, width):
 def octave_sizes(size, octaves):
     """The canvas sides of an ``octaves``-step schedule that ends at ``size``: each
     ``OCTAVE_SCALE`` times the one before, e.g. ``[49, 86, 150]`` for 150 and 3.
-
-    Introduced in lesson 06 (visualizing convnet filters).
     """
     if octaves < 1:
         raise CatDogKitError(f"an octave schedule needs at least one canvas, not {octaves}")
@@ -269,8 +263,6 @@ def octave_sizes(size, octaves):
 def scaled_steps(first):
     """:data:`STEPS` scaled so that the smallest canvas gets ``first`` steps (a canvas with
     steps keeps at least 1): ``scaled_steps(8) == (8, 4, 0)``, ``scaled_steps(3) == (3, 2, 0)``.
-
-    Introduced in lesson 06 (visualizing convnet filters).
     """
     return tuple(min(n, 1) * max(1, math.ceil(n * first / STEPS[0])) for n in STEPS)
 

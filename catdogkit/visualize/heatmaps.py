@@ -1,6 +1,6 @@
 """Grad-CAM: where in the photo the cats-vs-dogs network looked to decide.
 
-Introduced in lesson 07 (the improved model).
+Introduced in lesson 04 (dense layers).
 """
 import keras
 import numpy as np
@@ -22,8 +22,6 @@ def default_cam_layer(model):
     (``benchmarks/gradcam.py``): the improved network's ``block4_conv2`` peaks on the
     animal far more often than its 5x5 ``head_relu`` maps, whose "dog" evidence sits
     above the head, where a cat's ears would be.
-
-    Introduced in lesson 07 (the improved model).
     """
     convs = [name for name in layer_names(model, "conv") if max(model.get_layer(name).kernel_size) > 1]
     if not convs:
@@ -40,8 +38,6 @@ def activated_layer(model, name):
 
     ``name`` itself when no batch normalization or activation layer follows it directly
     (a conv with ``activation="relu"`` built in, a pooling layer).
-
-    Introduced in lesson 07 (the improved model).
     """
     _inputs, tensors = _graph(model)
     for layer in model.layers:
@@ -110,7 +106,7 @@ def overlay(photo, heatmap, alpha=0.4, cmap="jet"):
     ``photo`` is ``(H, W, 3)`` in 0..255; ``heatmap`` ``(h, w)`` in 0..1 is resized
     (bilinear) to the photo and coloured with ``cmap``; ``alpha`` is the heatmap's weight.
 
-    Introduced in lesson 07 (the improved model).
+    Introduced in lesson 04 (dense layers).
     """
     photo = np.asarray(photo, dtype=np.float32)
     if photo.ndim != 3 or photo.shape[-1] != 3:

@@ -76,8 +76,6 @@ def layer_table(model):
     (any other layer with a ``(batch, h, w, c)`` output, e.g. pooling), ``"dense"``,
     ``"vector"`` (other ``(batch, n)`` outputs such as Flatten or global pooling) or
     ``"other"``; ``shape`` leaves out the batch axis.
-
-    Introduced in lesson 05 (layer visualization).
     """
     _inputs, tensors = _graph(model)
     table = []
@@ -118,8 +116,6 @@ def check_layer(model, name, kind=None):
 
     Raises ``CatDogKitError`` naming the valid choices when the name does not exist or
     the layer is of the wrong kind (a dense layer where feature maps are needed).
-
-    Introduced in lesson 03 (feature maps).
     """
     table = {n: (k, s) for n, k, s in layer_table(model)}
     if name not in table:
@@ -141,8 +137,6 @@ def activation_model(model, names, *, inputs_of=()):
     called or not. Names listed in ``inputs_of`` give that layer's *input* instead (what
     Grad-CAM needs to compute the output layer's logit). Calling it returns a list in
     the order ``names + inputs_of``.
-
-    Introduced in lesson 03 (feature maps).
     """
     key = (tuple(names), tuple(inputs_of))
     per_model = _SUBMODELS.setdefault(model, {})
@@ -160,7 +154,7 @@ def activation_model(model, names, *, inputs_of=()):
 def input_size(model):
     """``(height, width)`` of the photos ``model`` takes (150x150 when it does not say).
 
-    Introduced in lesson 03 (feature maps).
+    Introduced in lesson 04 (dense layers).
     """
     shape = _input_shape(model)
     return (shape[0] or 150, shape[1] or 150)
@@ -173,8 +167,6 @@ def as_batch(model, photos):
     uint8 or float: grey photos are repeated to RGB, an alpha channel is dropped, and
     photos of another size are resized (bilinear) to the model's input size. Anything else (e.g. 2 or 5
     channels, or a 1-D array) raises ``CatDogKitError``.
-
-    Introduced in lesson 03 (feature maps).
     """
     array = np.asarray(photos)
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
@@ -200,8 +192,6 @@ def as_batch(model, photos):
 
 def photo_digest(photo):
     """A short, stable key for a photo's pixels (used to cache model outputs per photo).
-
-    Introduced in lesson 03 (feature maps).
     """
     array = np.ascontiguousarray(photo)
     return hashlib.blake2b(array.tobytes() + str(array.shape).encode(), digest_size=12).hexdigest()

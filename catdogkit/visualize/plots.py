@@ -23,8 +23,6 @@ CLASS_COLOURS = ("#e66101", "#5e3c99")
 
 def figure_png(fig, dpi=72):
     """PNG bytes of ``fig``, rendered with Agg whatever the notebook's backend is.
-
-    Introduced in lesson 02 (building a CNN: the live training curves).
     """
     FigureCanvasAgg(fig)  # attaches an Agg canvas to this figure only
     buffer = io.BytesIO()

@@ -29,8 +29,6 @@ def scale_together(*maps):
     so "bright for the dog, dark for the cat" can be read off the pictures, and a channel
     that stays at one value for every photo (a dead ReLU) is 0, drawn as dead. Returns a
     list of float32 arrays shaped like the inputs.
-
-    Introduced in lesson 03 (feature maps).
     """
     stack = np.stack([np.asarray(m, dtype=np.float32) for m in maps])
     if stack.ndim != 4:
@@ -47,8 +45,6 @@ def tile(images, ncols=None, pad=1, normalize=False):
     With ``normalize`` each image is scaled to 0..1 on its own (feature maps: each
     channel has its own range). Gaps of ``pad`` pixels are NaN (drawn blank). Returns
     float32 ``(rows*(h+pad)-pad, ncols*(w+pad)-pad[, 3])``.
-
-    Introduced in lesson 03 (feature maps).
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim not in (3, 4) or len(images) == 0:
@@ -73,8 +69,6 @@ def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=2
     its own and coloured with ``cmap``, gaps are white, and the mosaic is enlarged by a
     whole factor (nearest pixel) until it is at least ``min_width`` pixels wide: small
     enough to encode quickly, big enough that the browser's smoothing keeps pixels visible.
-
-    Introduced in lesson 03 (feature maps).
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
@@ -92,8 +86,6 @@ def image_png(rgb):
     """PNG bytes of an RGB image ``(H, W, 3)``, uint8 or floats in 0..255.
 
     Fast compression: widgets redraw often, and a PNG of a few hundred pixels is small anyway.
-
-    Introduced in lesson 03 (feature maps).
     """
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
@@ -105,8 +97,6 @@ def deprocess(patterns):
 
     As the class code did: centre each image, scale its standard deviation to 0.1,
     shift to 0.5 and clip. Works on one image ``(H, W, 3)`` or a batch.
-
-    Introduced in lesson 06 (visualizing convnet filters).
     """
     x = np.asarray(patterns, dtype=np.float32)
     axes = tuple(range(x.ndim - 3, x.ndim))

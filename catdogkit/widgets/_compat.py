@@ -13,8 +13,6 @@ def uploaded_files(upload):
 
     7.x: ``value`` is a dict ``{name: {"metadata": {...}, "content": bytes}}``;
     8.x: a tuple of dicts ``{"name", "type", "size", "content": memoryview, ...}``.
-
-    Introduced in lesson 07 (the improved model: trying your own photo).
     """
     value = upload.value
     if isinstance(value, dict):
@@ -24,8 +22,6 @@ def uploaded_files(upload):
 
 def clear_upload(upload):
     """Forget the uploaded files, so uploading the same file again is seen as a change.
-
-    Introduced in lesson 07 (the improved model: trying your own photo).
     """
     if IPYWIDGETS_MAJOR >= 8:
         upload.value = ()

@@ -13,8 +13,6 @@ from catdogkit.widgets.photos import PhotoPicker
 
 def statistics_table(stats):
     """Per-layer statistics (``layer_statistics``) as an HTML table.
-
-    Introduced in lesson 05 (layer visualization).
     """
     rows = "".join(
         f"<tr><td>{html.escape(s['name'])}</td><td>{html.escape(s['kind'])}</td>"

@@ -26,7 +26,7 @@ class PhotoPicker(Explorer):
     An empty, unreadable or too large upload (over ``max_bytes``) gives a message, not
     a traceback, and leaves the current photo chosen.
 
-    Introduced in lesson 01 (utility functions) and used again in lesson 07 (your own photo).
+    Introduced in lesson 03 (visualizing feature maps) and used again in lesson 07 (your own photo).
     """
 
     name = "photo-picker"
