@@ -468,6 +468,13 @@ def needs_lesson(name):
         pytest.skip(f"lessons/{name}.ipynb is not there yet")
 
 
+def open_explorer(lesson_pages, name, css_class):
+    """Lesson ``name``'s page and its first explorer of CSS class ``css_class``."""
+    needs_lesson(name)
+    page = lesson_pages.get(name, ready=main_widget(name))
+    return page, page.locator(f".{css_class}").first
+
+
 def explorer_messages(page):
     """Non-empty texts of the kit's message areas (errors from callbacks appear there)."""
     return [text for text in page.locator(".catdogkit-message").all_inner_texts() if text.strip()]
@@ -538,9 +545,7 @@ def test_the_index_offers_the_spanish_lessons_by_their_spanish_titles(lesson_ser
 
 def test_data_browser_page_slider_changes_the_picture(lesson_pages):
     name = "01_utility_functions"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    browser = page.locator(".catdogkit-data-browser").first
+    page, browser = open_explorer(lesson_pages, name, "catdogkit-data-browser")
     before, after = bs.changed_picture(
         page, ".catdogkit-data-browser-image",
         lambda: bs.press_slider(page, bs.slider(browser, "Page"), "ArrowRight"))
@@ -549,9 +554,7 @@ def test_data_browser_page_slider_changes_the_picture(lesson_pages):
 
 def test_feature_maps_layer_change_changes_the_picture(lesson_pages):
     name = "03_feature_maps"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-feature-maps").first
+    page, explorer = open_explorer(lesson_pages, name, "catdogkit-feature-maps")
     before, after = bs.changed_picture(
         page, ".catdogkit-feature-maps-image",
         lambda: bs.select_other(bs.dropdown(explorer, "Layer")))
@@ -561,9 +564,7 @@ def test_feature_maps_layer_change_changes_the_picture(lesson_pages):
 
 def test_feature_maps_channel_range_by_keyboard(lesson_pages):
     name = "03_feature_maps"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-feature-maps").first
+    page, explorer = open_explorer(lesson_pages, name, "catdogkit-feature-maps")
     channels = bs.slider(explorer, "Channels")
     readout = channels.locator(".widget-readout").first.inner_text()
     before, after = bs.changed_picture(
@@ -578,9 +579,7 @@ def test_feature_maps_channel_range_by_keyboard(lesson_pages):
     ("05_layer_visualization", "catdogkit-layers"),
 ])
 def test_another_photo_changes_the_picture(name, explorer_class, lesson_pages):
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(f".{explorer_class}").first
+    page, explorer = open_explorer(lesson_pages, name, explorer_class)
     before, after = bs.changed_picture(
         page, f".{explorer_class}-image",
         lambda: bs.select_other(bs.dropdown(explorer, "Photo")))
@@ -589,9 +588,7 @@ def test_another_photo_changes_the_picture(name, explorer_class, lesson_pages):
 
 def test_filters_range_and_layer_change_the_picture(lesson_pages):
     name = "06_convnet_filters"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-filters").first
+    page, explorer = open_explorer(lesson_pages, name, "catdogkit-filters")
     filters = bs.slider(explorer, "Filters")
     before, after = bs.changed_picture(
         page, ".catdogkit-filter-weights-image",
@@ -611,9 +608,7 @@ def _sample_photo_bytes():
 
 def test_upload_a_photo_gives_a_prediction_and_bad_files_a_message(lesson_pages):
     name = "07_improved_model"
-    needs_lesson(name)
-    page = lesson_pages.get(name, ready=main_widget(name))
-    explorer = page.locator(".catdogkit-grad-cam").first
+    page, explorer = open_explorer(lesson_pages, name, "catdogkit-grad-cam")
     button = explorer.locator(".widget-upload").first
     bs.upload_file(page, button, "my_cat.jpg", _sample_photo_bytes(), "image/jpeg")
     said = bs.wait_for_text(page, ".catdogkit-grad-cam",
