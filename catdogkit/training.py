@@ -25,6 +25,7 @@ from catdogkit.checkpoints import (  # noqa: F401  (load_history, writable_folde
 from catdogkit.constants import CLASS_NAMES
 from catdogkit.errors import CatDogKitError
 from catdogkit.files import write_atomically
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 
 MODEL = models.MODEL_FILE
@@ -108,8 +109,9 @@ class _EpochLine(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
                             if k != "learning_rate")
-        print(f"epoch {epoch + 1}/{self.total}  {metrics}  "
-              f"({time.monotonic() - self.started:.0f} s)", flush=True)
+        print(_("epoch {epoch}/{total}  {metrics}  ({seconds:.0f} s)").format(
+            epoch=epoch + 1, total=self.total, metrics=metrics,
+            seconds=time.monotonic() - self.started), flush=True)
 
 
 def _splits(data, image_size):
@@ -184,7 +186,7 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     working = _under(strategy, model)
     done = len(history["epoch"])
     if done:
-        print(f"resuming from epoch {done} saved in {out}", flush=True)
+        print(_("resuming from epoch {done} saved in {out}").format(done=done, out=out), flush=True)
     if saved is not None and (done >= epochs or saved.suffix == ".keras"):
         restore(working, saved)  # otherwise BackupAndRestore restores it as fit begins
     if done < epochs:
@@ -281,13 +283,16 @@ def lesson_model(name="original", data=None, *, epochs=None, image_size=150, see
     root = Path(data)
     epochs = LESSON_EPOCHS[name] if epochs is None else int(epochs)
     folder = lesson_models_dir(f"{name}-{_data_key(root)}-e{epochs}-s{image_size}-seed{seed}")
-    where = "your Google Drive, for every later session" if _on_drive("models") else "the cache"
+    on_drive = bool(_on_drive("models"))
+    where = _("your Google Drive, for every later session") if on_drive else _("the cache")
     if _finished(folder, epochs):
-        if where != "the cache":
-            print(f"The lesson's {name} network comes from {where}: {folder}", flush=True)
+        if on_drive:
+            print(_("The lesson's {name} network comes from {where}: {folder}").format(
+                name=name, where=where, folder=folder), flush=True)
         return models.load_model(folder)
-    print(f"Training the lesson's {name} network for {epochs} epochs, once; it is kept in "
-          f"{where}: {folder}", flush=True)
+    print(_("Training the lesson's {name} network for {epochs} epochs, once; it is kept in "
+            "{where}: {folder}").format(name=name, epochs=epochs, where=where, folder=folder),
+          flush=True)
     datasets = load_datasets(root, image_size=image_size, seed=seed)
     model = models.build(name, (image_size, image_size, 3), epochs=epochs,
                          steps_per_epoch=int(datasets.train.cardinality()), seed=seed)

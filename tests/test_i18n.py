@@ -171,3 +171,23 @@ def test_the_command_line_help_speaks_spanish(tmp_path):
                           env=environment, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Aprende cómo ve gatos y perros una red convolucional." in done.stdout
+
+
+def test_training_progress_and_the_explorers_speak_spanish(spanish, capsys):
+    from catdogkit import training
+    from catdogkit.grading import tiny_cnn
+    from catdogkit.widgets import FilterExplorer, TrainingMonitor, transfer_learning
+
+    line = training._EpochLine(3)
+    line.on_epoch_begin(0)
+    line.on_epoch_end(0, {"loss": 0.5})
+    assert capsys.readouterr().out.startswith("época 1/3  loss 0.5000  (")
+    monitor = TrainingMonitor()
+    assert (monitor.progress.description, monitor.label.value) == (
+        "Entrenamiento", "esperando a que empiece el entrenamiento")
+    explorer = FilterExplorer(tiny_cnn())
+    assert (explorer.layer.description, explorer.filters.description, explorer.compute.description) == (
+        "Capa", "Filtros", "Ver patrones")
+    assert "filtros de 3x3x3" in explorer.info.value
+    box = transfer_learning("unused")
+    assert box.children[0].description == "Entrenar la red de transferencia"

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from catdogkit.i18n import _
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.basics import (
     conv_output_size, convolution_at, convolve, layer_input, unit_box)
@@ -46,9 +47,9 @@ class ConvolutionStepExplorer(Explorer):
         self.model, self.photo, self.layer = model, np.asarray(photo, np.float32), layer
         height, width = layer_outputs(model, self.photo, [layer])[layer].shape[1:3]
         filters = model.get_layer(layer).filters
-        self.row = _slider("Row", height - 1, height // 2)
-        self.col = _slider("Column", width - 1, width // 2)
-        self.filter = _slider("Filter", filters - 1)
+        self.row = _slider(_("Row"), height - 1, height // 2)
+        self.col = _slider(_("Column"), width - 1, width // 2)
+        self.filter = _slider(_("Filter"), filters - 1)
         self.image = image_widget("catdogkit-convolution-step-image")
         self.steps = W.HTML()
         self.result = {}
@@ -107,10 +108,10 @@ class PaddingStrideExplorer(Explorer):
         self.model, self.layer = model, layer
         self.inputs = layer_input(model, photo, layer)
         self.kernels = np.asarray(model.get_layer(layer).kernel)
-        self.padding = W.Dropdown(options=["valid", "same"], value="valid", description="Padding")
-        self.stride = _slider("Stride", 4, 1)
+        self.padding = W.Dropdown(options=["valid", "same"], value="valid", description=_("Padding"))
+        self.stride = _slider(_("Stride"), 4, 1)
         self.stride.min = 1
-        self.filter = _slider("Filter", self.kernels.shape[-1] - 1)
+        self.filter = _slider(_("Filter"), self.kernels.shape[-1] - 1)
         self.info = W.Label()
         self.image = image_widget("catdogkit-padding-stride-image")
         self.map = None
@@ -161,9 +162,9 @@ class ReceptiveFieldExplorer(Explorer):
         self.model, self.photo = model, np.asarray(photo, np.float32)
         names = _windowed_layers(model) if layers is None else list(layers)
         self.maps = {n: m[0] for n, m in layer_outputs(model, self.photo, names).items()}
-        self.layer = W.Dropdown(options=names, value=names[0], description="Layer")
-        self.row = _slider("Row", 1)
-        self.col = _slider("Column", 1)
+        self.layer = W.Dropdown(options=names, value=names[0], description=_("Layer"))
+        self.row = _slider(_("Row"), 1)
+        self.col = _slider(_("Column"), 1)
         self.info = W.Label()
         self.image = image_widget("catdogkit-receptive-field-image")
         self.box = None

@@ -5,6 +5,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib import colormaps
 
+from catdogkit.i18n import _
 from catdogkit.visualize.filters import (
     STEPS, filter_patterns, first_layer_patches, kernel_weights, pattern_layer, scaled_steps,
     signed_kernels)
@@ -49,12 +50,12 @@ class FilterExplorer(Explorer):
         self.model, self.max_filters, self.seed = model, max_filters, seed
         self._patterns = {}
         convs = layer_names(model, "conv")
-        self.layer = W.Dropdown(options=convs, value=convs[0], description="Layer")
-        self.filters = W.IntRangeSlider(min=0, max=1, value=(0, 1), description="Filters",
+        self.layer = W.Dropdown(options=convs, value=convs[0], description=_("Layer"))
+        self.filters = W.IntRangeSlider(min=0, max=1, value=(0, 1), description=_("Filters"),
                                         continuous_update=False)
-        self.steps = W.IntSlider(min=1, max=40, value=steps, description="Steps",
+        self.steps = W.IntSlider(min=1, max=40, value=steps, description=_("Steps"),
                                  continuous_update=False)
-        self.compute = W.Button(description="Show patterns", icon="search")
+        self.compute = W.Button(description=_("Show patterns"), icon="search")
         self.weights_image = image_widget("catdogkit-filter-weights-image")
         self.image = image_widget("catdogkit-filter-patterns-image")
         self.info = W.Label()
@@ -85,21 +86,23 @@ class FilterExplorer(Explorer):
         if depth == 3:
             set_png(self.weights_image,
                     plot_kernels(first_layer_patches(self.model, self.layer.value)[chosen]))
-            how = "as colour patches"
+            how = _("as colour patches")
         else:
             self.weights_image.value = signed_rows_png(
                 signed_kernels(self.model, self.layer.value, chosen))
-            how = (f"one row per filter, one {kh}x{kw} square per input map "
-                   "(red adds, blue subtracts)")
-        self.info.value = (f"{self.layer.value}: {count} filters of {kh}x{kw}x{depth}; "
-                           f"showing {chosen[0]}-{chosen[-1]} {how}")
+            how = _("one row per filter, one {kh}x{kw} square per input map "
+                    "(red adds, blue subtracts)").format(kh=kh, kw=kw)
+        self.info.value = _("{layer}: {count} filters of {kh}x{kw}x{depth}; showing "
+                            "{first}-{last} {how}").format(
+            layer=self.layer.value, count=count, kh=kh, kw=kw, depth=depth,
+            first=chosen[0], last=chosen[-1], how=how)
 
     def draw_patterns(self, _button=None):
         """Compute (or reuse) and draw the chosen filters' patterns."""
         chosen = self.chosen()
         key = (self.layer.value, tuple(chosen), self.steps.value)
         if key not in self._patterns:
-            self.info.value = f"computing {len(chosen)} patterns…"
+            self.info.value = _("computing {count} patterns…").format(count=len(chosen))
             self._patterns[key] = filter_patterns(self.model, self.layer.value, chosen,
                                                   steps=scaled_steps(self.steps.value),
                                                   seed=self.seed)

@@ -5,6 +5,7 @@ import time
 import ipywidgets as W
 import keras
 
+from catdogkit.i18n import _
 from catdogkit.visualize.plots import plot_training_curves
 from catdogkit.widgets._base import CSS_CLASS, image_widget, set_png
 
@@ -25,8 +26,8 @@ class TrainingMonitor(keras.callbacks.Callback):
     def __init__(self, *, min_interval=0.25):
         super().__init__()
         self.min_interval = min_interval  # seconds between progress-bar messages
-        self.progress = W.IntProgress(min=0, max=1, value=0, description="Training")
-        self.label = W.Label("waiting for training to start")
+        self.progress = W.IntProgress(min=0, max=1, value=0, description=_("Training"))
+        self.label = W.Label(_("waiting for training to start"))
         self.image = image_widget("catdogkit-training-curves-image")
         self.message = W.HTML()
         self.message.add_class("catdogkit-message")
@@ -69,7 +70,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.progress.max = epochs * self._steps if self._steps else epochs
         self.progress.value = 0
         self.progress.bar_style = ""
-        self.label.value = f"training for {epochs} epochs"
+        self.label.value = _("training for {epochs} epochs").format(epochs=epochs)
 
     def _batch(self, batch):
         now = time.monotonic()
@@ -86,7 +87,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.progress.value = min(self.progress.max,
                                   (epoch + 1) * self._steps if self._steps else epoch + 1)
         shown = ", ".join(f"{k} {float(v):.3f}" for k, v in logs.items() if k in self.history)
-        self.label.value = f"epoch {epoch + 1}/{epochs}: {shown}"
+        self.label.value = _("epoch {epoch}/{total}: {metrics}").format(
+            epoch=epoch + 1, total=epochs, metrics=shown)
         set_png(self.image, plot_training_curves(self.history))
 
     def _end(self):

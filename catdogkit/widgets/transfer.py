@@ -2,6 +2,7 @@
 import ipywidgets as W
 
 from catdogkit import data, models, training
+from catdogkit.i18n import _, format_number, format_percent
 from catdogkit.widgets.messages import error_html, note_html
 
 
@@ -15,10 +16,10 @@ def transfer_learning(root, *, epochs=3, fine_tune_epochs=2, image_size=160):
     so a disconnect there loses at most the epoch in progress.
     Returns the box (a ``VBox``) to display. Introduced in lesson 07.
     """
-    button = W.Button(description="Train the transfer network", button_style="warning",
+    button = W.Button(description=_("Train the transfer network"), button_style="warning",
                       layout=W.Layout(width="auto"))
-    status = W.HTML("Nothing is trained until you click. On a Colab GPU it takes a few "
-                    "minutes; on a CPU it can take an hour.")
+    status = W.HTML(_("Nothing is trained until you click. On a Colab GPU it takes a few "
+                      "minutes; on a CPU it can take an hour."))
     output = W.Output()
 
     def clicked(_button):
@@ -27,7 +28,7 @@ def transfer_learning(root, *, epochs=3, fine_tune_epochs=2, image_size=160):
             with output:
                 status.value = note_html(_train(root, epochs, fine_tune_epochs, image_size))
         except Exception as error:  # a callback's error would otherwise vanish
-            status.value = error_html(error, "Transfer network")
+            status.value = error_html(error, _("Transfer network"))
         finally:
             button.disabled = False
     button.on_click(clicked)
@@ -44,5 +45,6 @@ def _train(root, epochs, fine_tune_epochs, image_size):
     models.fine_tune(model)
     training.train(model, datasets, epochs=fine_tune_epochs, out=out / "fine_tuned")
     result = training.evaluate(model, datasets.validation, datasets.class_names)
-    return (f"Transfer network: {result['accuracy']:.1%} of {result['n']} validation photos "
-            "right, after training only the new head and then the top of the base.")
+    return _("Transfer network: {accuracy} of {n} validation photos right, after training "
+             "only the new head and then the top of the base.").format(
+        accuracy=format_percent(result["accuracy"]), n=format_number(result["n"]))
