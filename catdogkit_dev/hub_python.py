@@ -21,6 +21,8 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+
 VENV_BIN = Path(sys.executable).parent
 VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 #: What the copy of the interpreter's standard library leaves out (not needed to run).
@@ -33,6 +35,43 @@ def runnable_by_anyone(path):
     if not path.exists() or not path.stat().st_mode & stat.S_IXOTH:
         return False
     return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+
+
+def reachable_by_anyone(path):
+    """True when a user with no group in common can reach and read ``path``."""
+    path = Path(os.path.realpath(path))
+    return path.exists() and bool(path.stat().st_mode & stat.S_IROTH) and all(
+        parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+
+
+def _exposed(path, mirror, always=False):
+    """``path`` itself when every user can read it; else a mirror of it at ``mirror``, made
+    of hard links (no data copied; a copy across file systems) in folders anyone may enter.
+
+    A fresh clone in a private folder (CI's ``mktemp -d``, mode 700) holds the venv and the
+    kit, which the students' servers must import.
+    """
+    path = Path(path)
+    if reachable_by_anyone(path) and not always:
+        return path
+    if not path.exists():
+        return path
+    for source in [path, *sorted(path.rglob("*"))]:
+        target = mirror / source.relative_to(path)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        elif source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            target.chmod(0o755)
+        elif source.stat().st_mode & stat.S_IROTH:
+            try:
+                os.link(source, target)  # the same file: its mode is left as it is
+            except OSError:  # another file system, or links refused
+                shutil.copy2(source, target)
+        else:  # a private file: a copy of it, readable
+            shutil.copy2(source, target)
+            target.chmod(0o755 if os.access(source, os.X_OK) else 0o644)
+    return mirror
 
 
 def why_no_user_python():
@@ -64,17 +103,23 @@ def user_python(folder):
                     ignore=shutil.ignore_patterns(*LEFT_OUT))
     site = lib / f"python{VERSION}" / "site-packages"
     site.mkdir()
-    packages = sysconfig.get_paths()["purelib"]
+    packages = str(_exposed(sysconfig.get_paths()["purelib"], folder / "mirror" / "site-packages"))
+    # The kit itself, in front of its editable install (which names the checkout's path).
+    source = folder / "mirror" / "src"
+    for package in ("catdogkit", "catdogkit_dev"):
+        _exposed(REPO / package, source / package, always=not reachable_by_anyone(REPO))
     # an `import` line in a .pth file runs: addsitedir also reads the packages' own .pth
     # files (the editable install of catdogkit is one)
-    (site / "catdogkit-venv.pth").write_text(f"import site; site.addsitedir({packages!r})\n")
+    (site / "catdogkit-venv.pth").write_text(
+        f"import site, sys; site.addsitedir({packages!r}); sys.path.insert(0, {str(source)!r})\n")
     _launchers(folder / "bin", packages)
     # Jupyter finds its extensions' config, JupyterLab's files, kernel specs and Voila's
     # templates under sys.prefix: this environment's own
     for shared in ("etc", "share"):
         if (Path(sys.prefix) / shared).is_dir():
-            (folder / shared).symlink_to(Path(sys.prefix) / shared)
-    for path in [folder, *folder.rglob("*")]:
+            (folder / shared).symlink_to(_exposed(Path(sys.prefix) / shared, folder / "mirror" / shared))
+    mirrors = folder / "mirror"
+    for path in [folder, *(p for p in folder.rglob("*") if mirrors not in p.parents and p != mirrors)]:
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() or path.parent.name == "bin" else 0o644)
     # the interpreter's RUNPATH names the private folder; LD_LIBRARY_PATH comes first
