@@ -10,7 +10,8 @@ from pathlib import Path
 import psutil
 
 from catdogkit.errors import CatDogKitError
-from catdogkit.serve import DEFAULT_HOST, find_lessons_dir, free_port, page_url, prepare
+from catdogkit.serve import (
+    DEFAULT_HOST, find_lessons_dir, free_port, page_url, prepare, translated_folders)
 
 
 class VoilaServer:
@@ -86,8 +87,11 @@ class VoilaServer:
         return kernels
 
     def pool_size(self):
-        """How many pre-heated kernels the server keeps: ``preheat`` per notebook."""
-        notebooks = [p for p in self.lessons_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)]
+        """How many pre-heated kernels the server keeps: ``preheat`` per notebook, the
+        translated lessons left out (``catdogkit serve`` keeps no pool for them)."""
+        translated = [folder for _lang, folder in translated_folders(self.lessons_dir)]
+        notebooks = [p for p in self.lessons_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)
+                     and not any(folder in p.parents for folder in translated)]
         return self.preheat * len(notebooks)
 
     def wait_for_pools(self, timeout=600):
