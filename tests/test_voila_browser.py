@@ -504,8 +504,11 @@ def test_a_lesson_page_hides_what_only_a_notebook_needs(lesson_pages):
     assert page.locator('a[href*="exercises/"]').count() == 0
     for words in ("run the cells from top to bottom", "You never need to change code"):
         assert words.lower() not in text.lower(), words
+    tagged = [cell for cell in nbformat.read(LESSONS / f"{name}.ipynb", as_version=4).cells
+              if "notebook-only" in cell.metadata.get("tags", [])]
     hidden = page.locator("div.catdogkit-notebook-only")
-    assert hidden.count() >= 3 and not any(h.is_visible() for h in hidden.all())
+    assert tagged and hidden.count() == len(tagged)  # each tagged cell ran, and shows nothing
+    assert not any(h.is_visible() for h in hidden.all())
     assert page.get_by_text("Lesson 00 · The class code, then and now").first.is_visible()
     assert page.get_by_text("Next: Lesson 01").first.is_visible()
 
