@@ -23,6 +23,7 @@ from catdogkit.checkpoints import (  # noqa: F401  (load_history, writable_folde
     BACKUP, HISTORY, EpochHistory, epoch_backup, load_history, restore, resume_point,
     writable_folder)
 from catdogkit.constants import CLASS_NAMES
+from catdogkit.data.arrays import labelled_batches
 from catdogkit.errors import CatDogKitError
 from catdogkit.files import write_atomically
 from catdogkit.i18n import _
@@ -223,8 +224,8 @@ def evaluate(model, dataset, class_names=None, *, flip=False):
 def _evaluate(model, dataset, class_names, flip):
     accuracy, loss = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryCrossentropy()
     per_class = [(keras.metrics.BinaryAccuracy(), keras.metrics.Sum()) for _ in class_names]
-    for images, labels in dataset:
-        y = np.asarray(labels, dtype="float32").reshape(-1)
+    for images, labels in labelled_batches(dataset):
+        y = labels.astype("float32")
         p = models.predict_batch(model, images, flip=flip)
         accuracy.update_state(y, p)
         loss.update_state(y[:, None], p[:, None])

@@ -61,3 +61,29 @@ def test_selectivity_needs_both_classes(tmp_path, monkeypatch):
     photos, _labels = red_cats_blue_dogs()
     with pytest.raises(CatDogKitError, match="both classes"):
         channel_selectivity(colour_detector(), photos, "conv", labels=np.zeros(12))
+
+
+class CountedPasses:
+    """Labelled batches of ``photos`` that count how many times they are walked."""
+
+    def __init__(self, photos, labels, batch):
+        self.batches = [(photos[i:i + batch], labels[i:i + batch]) for i in range(0, len(photos), batch)]
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return iter(self.batches)
+
+
+def test_top_patches_walks_a_stream_once_and_finds_what_the_whole_array_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
+    photos, labels = red_cats_blue_dogs()
+    model = colour_detector()
+    for channel in (1, 2):  # channel 2 never fires: its equal peaks rank in photo order
+        stream = CountedPasses(photos, labels, batch=5)  # the dogs' photos span two batches
+        streamed = top_patches(model, stream, "pool", channel, k=3)
+        whole = top_patches(model, photos, "pool", channel, k=3, labels=labels)
+        assert stream.passes == 1
+        for part, expected in zip(streamed, whole):
+            np.testing.assert_array_equal(part, expected)
+    assert whole[2].tolist() == [0, 1, 2]

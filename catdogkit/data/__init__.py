@@ -4,7 +4,7 @@
 ``load_datasets`` streams them into a network with ``tf.data``. TensorFlow is imported
 only when a dataset is built, so finding and checking photos stays quick.
 """
-from catdogkit.data.arrays import photos_and_labels
+from catdogkit.data.arrays import labelled_batches, photos_and_labels
 from catdogkit.data.broken import broken_photos_demo
 from catdogkit.data.checks import CheckReport, check_photos, inspect_photo
 from catdogkit.data.layouts import detect_layout, stratified_split
@@ -17,5 +17,6 @@ __all__ = [
     "CheckReport", "DEFAULT_URL", "DataSource", "Datasets", "augmentation", "broken_photos_demo",
     "check_photos",
     "detect_layout", "download", "extract", "fetch_archive", "find_data", "first_photos", "inspect_photo",
+    "labelled_batches",
     "list_photos", "load_datasets", "load_photo", "photos_and_labels", "sha256_of", "stratified_split", "use_drive",
 ]

@@ -1,10 +1,36 @@
-"""A few hundred photos of a dataset as NumPy arrays, for galleries and side-by-side views.
+"""A labelled dataset as NumPy arrays: streamed batch by batch, or a few hundred photos at once.
 
 Introduced in lesson 07 (the improved model).
 """
 import numpy as np
 
 from catdogkit.errors import CatDogKitError
+
+
+def labelled_batches(dataset):
+    """Each batch of a labelled ``tf.data`` dataset as NumPy arrays, one batch at a time.
+
+    Yields ``(photos, labels)``: float32 ``(B, H, W, C)`` 0..255 and int ``(B,)``, so the
+    kit's loops over many photos (evaluation, dense activations, channel views) hold one
+    batch at a time. A dataset whose elements are not batches of photos with one label
+    each (unbatched photos, one-hot labels, photos without labels) is a ``CatDogKitError``.
+    """
+    for position, element in enumerate(dataset):
+        if not isinstance(element, (tuple, list)) or len(element) != 2:
+            raise CatDogKitError(
+                f"batch {position} of the dataset is not a (photos, labels) pair: pass a "
+                "labelled dataset, e.g. datasets.validation from catdogkit.data.load_datasets")
+        photos = np.asarray(element[0], dtype=np.float32)
+        labels = np.asarray(element[1]).reshape(-1).astype(int)
+        if photos.ndim != 4:
+            raise CatDogKitError(
+                f"batch {position} of the dataset holds photos of shape {photos.shape}, not a "
+                "batch (N, height, width, colours): batch the dataset (dataset.batch(32))")
+        if len(labels) != len(photos):
+            raise CatDogKitError(
+                f"batch {position} of the dataset has {len(photos)} photos but {len(labels)} "
+                "labels: give one class index per photo (0 or 1), not one-hot labels")
+        yield photos, labels
 
 
 def photos_and_labels(dataset, limit=None):
@@ -17,10 +43,10 @@ def photos_and_labels(dataset, limit=None):
     Introduced in lesson 07.
     """
     photos, labels, count = [], [], 0
-    for images, batch_labels in dataset:
-        photos.append(np.asarray(images, dtype=np.float32))
-        labels.append(np.asarray(batch_labels).reshape(-1).astype(int))
-        count += len(labels[-1])
+    for batch, batch_labels in labelled_batches(dataset):
+        photos.append(batch)
+        labels.append(batch_labels)
+        count += len(batch_labels)
         if limit is not None and count >= limit:
             break
     if not photos:

@@ -4,6 +4,7 @@ Introduced in lesson 04 (dense layers).
 """
 import numpy as np
 
+from catdogkit.data.arrays import labelled_batches
 from catdogkit.errors import CatDogKitError
 from catdogkit.viewcache import remember
 from catdogkit.visualize.activations import layer_outputs
@@ -60,9 +61,9 @@ def _dense_activations(model, photos, layer, batch_size):
                  for i in range(0, len(batch), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     acts, labels = [], []
-    for images, y in photos:
-        acts.append(layer_outputs(model, np.asarray(images), [layer])[layer])
-        labels.append(np.asarray(y).reshape(-1).astype(int))
+    for images, batch_labels in labelled_batches(photos):
+        acts.append(layer_outputs(model, images, [layer])[layer])
+        labels.append(batch_labels)
     return np.concatenate(acts), np.concatenate(labels)
 
 

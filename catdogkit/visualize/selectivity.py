@@ -11,6 +11,7 @@ Introduced in lesson 03 (feature maps).
 """
 import numpy as np
 
+from catdogkit.data.arrays import labelled_batches
 from catdogkit.errors import CatDogKitError
 from catdogkit.viewcache import remember
 from catdogkit.visualize.activations import layer_outputs
@@ -55,8 +56,7 @@ def _pairs(photos, labels):
         photos = np.asarray(photos, dtype=np.float32)
         yield photos, np.asarray(labels).reshape(-1).astype(int)
         return
-    for images, batch_labels in photos:
-        yield np.asarray(images, np.float32), np.asarray(batch_labels).reshape(-1).astype(int)
+    yield from labelled_batches(photos)
 
 
 def _channel_means(model, photos, labels, layer):
@@ -105,16 +105,6 @@ def most_selective(selectivity, k=4):
     return {"cats": [int(c) for c in order[:k]], "dogs": [int(c) for c in order[::-1][:k]]}
 
 
-def _peaks(model, photos, labels, layer, channel):
-    best, where = [], []
-    for batch, _labels in _pairs(photos, labels):
-        maps = layer_outputs(model, batch, [layer])[layer][..., channel]
-        flat = maps.reshape(len(maps), -1)
-        best.append(flat.max(axis=1))
-        where.append(np.stack(np.unravel_index(flat.argmax(axis=1), maps.shape[1:]), axis=1))
-    return np.concatenate(best), np.concatenate(where)
-
-
 def top_patches(model, photos, layer, channel, k=8, labels=None):
     """The ``k`` photo patches that excite ``channel`` of ``layer`` most, strongest first.
 
@@ -134,20 +124,28 @@ def top_patches(model, photos, layer, channel, k=8, labels=None):
 
 
 def _top_patches(model, photos, layer, channel, k, labels):
-    strength, where = _peaks(model, photos, labels, layer, channel)
-    size, stride, first = _field(model, layer)
-    chosen = np.argsort(-strength)[:k]
-    wanted = set(int(i) for i in chosen)
-    found = {}
-    start = 0
+    # One pass over the photos: each batch's peaks join the best k so far, and only those
+    # k photos are kept, so memory does not grow with the number of photos. Equal peaks
+    # rank in photo order: the stable sort sees the best so far (earlier photos) first.
+    strength, indices = np.zeros(0, np.float32), np.zeros(0, np.int64)
+    where, kept = np.zeros((0, 2), np.int64), None
+    seen = 0
     for batch, _labels in _pairs(photos, labels):
-        for offset in range(len(batch)):
-            if start + offset in wanted:
-                found[start + offset] = batch[offset]
-        start += len(batch)
-    patches = [_cut(found[int(i)], where[i], size, stride, first) for i in chosen]
-    return (np.stack(patches).astype(np.float32), strength[chosen].astype(np.float32),
-            np.asarray(chosen, dtype=np.int64))
+        maps = layer_outputs(model, batch, [layer])[layer][..., channel]
+        flat = maps.reshape(len(maps), -1)
+        peaks = np.stack(np.unravel_index(flat.argmax(axis=1), maps.shape[1:]), axis=1)
+        strength = np.concatenate([strength, flat.max(axis=1)])
+        indices = np.concatenate([indices, seen + np.arange(len(batch))])
+        where = np.concatenate([where, peaks])
+        kept = batch if kept is None else np.concatenate([kept, batch])
+        best = np.argsort(-strength, kind="stable")[:k]
+        strength, indices, where, kept = strength[best], indices[best], where[best], kept[best]
+        seen += len(batch)
+    if not seen:
+        raise CatDogKitError("top_patches needs at least one photo")
+    size, stride, first = _field(model, layer)
+    patches = [_cut(photo, position, size, stride, first) for photo, position in zip(kept, where)]
+    return np.stack(patches).astype(np.float32), strength.astype(np.float32), indices
 
 
 def _cut(photo, position, size, stride, first):
