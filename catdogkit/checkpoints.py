@@ -15,6 +15,7 @@ import keras
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.files import write_text_atomically
+from catdogkit.i18n import _
 
 HISTORY = "history.json"
 BACKUP = "backup"
@@ -31,7 +32,8 @@ def load_history(out):
     try:
         return state["history"]
     except KeyError as error:
-        raise CatDogKitError(f"{Path(out) / HISTORY} is damaged ({error}); train into a new folder") from None
+        raise CatDogKitError(_("{path} is damaged ({error}); train into a new folder").format(
+            path=Path(out) / HISTORY, error=error)) from None
 
 
 def _read_state(out):
@@ -41,7 +43,8 @@ def _read_state(out):
     try:
         return json.loads(path.read_text())
     except ValueError as error:
-        raise CatDogKitError(f"{path} is damaged ({error}); train into a new folder") from None
+        raise CatDogKitError(_("{path} is damaged ({error}); train into a new folder").format(
+            path=path, error=error)) from None
 
 
 def writable_folder(out):
@@ -53,8 +56,8 @@ def writable_folder(out):
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
             pass
     except OSError as error:
-        raise CatDogKitError(f"cannot write to {out} ({error.strerror or error}): "
-                             "choose another --out folder") from None
+        raise CatDogKitError(_("cannot write to {out} ({error}): choose another --out folder").format(
+            out=out, error=error.strerror or error)) from None
     return out
 
 
@@ -113,15 +116,17 @@ def resume_point(out, model):
     if not state:
         return {"epoch": []}, None
     if state["model"] != model.name or state["input_shape"] != list(model.input_shape[1:]):
-        raise CatDogKitError(
-            f"{out} holds training of {state['model']} on {tuple(state['input_shape'])} "
-            f"photos, not {model.name} on {tuple(model.input_shape[1:])}: "
-            "choose another --out folder")
+        raise CatDogKitError(_(
+            "{out} holds training of {saved} on {saved_shape} photos, not {model} on {shape}: "
+            "choose another --out folder").format(
+                out=out, saved=state["model"], saved_shape=tuple(state["input_shape"]), model=model.name,
+                shape=tuple(model.input_shape[1:])))
     history = state["history"]
     kept = _backup_epoch(out)
     if kept is not None:
         if kept > len(history["epoch"]):
-            raise CatDogKitError(f"{out / HISTORY} lacks epochs the backup holds; train into a new folder")
+            raise CatDogKitError(_("{path} lacks epochs the backup holds; train into a new folder").format(
+                path=out / HISTORY))
         return {key: values[:kept] for key, values in history.items()}, out / BACKUP / "latest.weights.h5"
     legacy = out / state.get("checkpoint", "")  # folders written before the Keras backup
     if state.get("checkpoint") and legacy.is_file():

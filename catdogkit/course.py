@@ -10,6 +10,7 @@ are made from them; a test checks that the notebooks say the same.
 import os
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 #: GitHub owner/name of the repository that holds the lessons (the one place it is written).
 REPOSITORY = "catdogkit/catdogkit"
@@ -125,7 +126,8 @@ def lesson_name(name):
     name = name[:-len(".ipynb")] if name.endswith(".ipynb") else name
     if name not in dict(LESSONS):
         valid = ", ".join(lesson_names())
-        raise CatDogKitError(f"There is no lesson named {name!r}. The lessons are: {valid}.")
+        raise CatDogKitError(_("There is no lesson named {name}. The lessons are: {valid}.").format(
+            name=repr(name), valid=valid))
     return name
 
 

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from catdogkit.constants import CLASS_NETWORK_PARAMS  # noqa: F401  (the exercises' tests use it)
+from catdogkit.i18n import _
 
-#: Kit modules that :func:`kit_switched_off` leaves alone: these helpers themselves, and
-#: the entry points that only a command line uses.
-KEPT_MODULES = ("catdogkit.grading", "catdogkit.errors", "catdogkit.constants", "catdogkit.runtime")
+#: Kit modules that :func:`kit_switched_off` leaves alone: these helpers themselves, the
+#: language of their messages, and the entry points that only a command line uses.
+KEPT_MODULES = (
+    "catdogkit.grading", "catdogkit.errors", "catdogkit.constants", "catdogkit.runtime", "catdogkit.i18n")
 SKIPPED_IMPORTS = ("__main__", "cli", "serve", "voila_kernels")
 
 
@@ -30,37 +32,46 @@ def describe(value):
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None:
-        return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+        return _("{kind} of shape {shape} and dtype {dtype}").format(
+            kind=type(value).__name__, shape=tuple(shape), dtype=dtype)
     text = repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{type(value).__name__} {text}"
 
 
-def expect_array(value, shape=None, name="the result"):
+def expect_array(value, shape=None, name=None):
     """Return ``value`` as a NumPy array, or fail with a message naming what was wrong.
 
-    ``shape`` may hold ``None`` for any size on an axis.
+    ``shape`` may hold ``None`` for any size on an axis; ``name`` (default "the result",
+    in the kit's language) is what the message calls ``value``.
     """
+    name = name or _("the result")
     if hasattr(value, "numpy"):
         value = value.numpy()
     if not isinstance(value, np.ndarray):
-        raise AssertionError(f"{name} should be a NumPy array (or a tensor), got {describe(value)}")
+        raise AssertionError(_("{name} should be a NumPy array (or a tensor), got {description}").format(
+            name=name, description=describe(value)))
     if shape is not None:
         ok = len(value.shape) == len(shape) and all(
             want is None or want == got for want, got in zip(shape, value.shape))
         if not ok:
-            wanted = tuple("any" if s is None else s for s in shape)
-            raise AssertionError(f"{name} should have shape {wanted}, got {tuple(value.shape)}")
+            wanted = tuple(_("any") if s is None else s for s in shape)
+            raise AssertionError(_("{name} should have shape {wanted}, got {shape}").format(
+                name=name, wanted=wanted, shape=tuple(value.shape)))
     return value
 
 
-def close(actual, expected, *, rtol=1e-5, atol=1e-6, name="the result"):
-    """True when two numbers/arrays agree; otherwise an AssertionError that shows both."""
+def close(actual, expected, *, rtol=1e-5, atol=1e-6, name=None):
+    """True when two numbers/arrays agree; otherwise an AssertionError that shows both.
+
+    ``name`` (default "the result", in the kit's language) is what the message calls ``actual``.
+    """
     a = np.asarray(actual, dtype="float64")
     e = np.asarray(expected, dtype="float64")
     if a.shape != e.shape or not np.allclose(a, e, rtol=rtol, atol=atol):
-        raise AssertionError(f"{name}: expected {_short(e)}, got {_short(a)}")
+        raise AssertionError(_("{name}: expected {expected}, got {actual}").format(
+            name=name or _("the result"), expected=_short(e), actual=_short(a)))
     return True
 
 
@@ -69,7 +80,7 @@ def _short(array):
         return f"{float(array):.6g}"
     if array.size <= 6:
         return str(np.round(array, 6).tolist())
-    return f"array of shape {array.shape} (mean {array.mean():.6g})"
+    return _("array of shape {shape} (mean {mean})").format(shape=array.shape, mean=f"{array.mean():.6g}")
 
 
 def sample_photo(class_name="cats", image_size=64, seed=0):
@@ -225,10 +236,10 @@ def _switched_off(kit_function, answer_name):
     where = f"{kit_function.__module__}.{getattr(kit_function, '__name__', 'function')}"
 
     def refuse(*args, **kwargs):
-        raise KitSwitchedOff(
-            f"{answer_name} called the kit's {where}, which is switched off while this part is "
-            "checked: the kit already does this, and the exercise is to write it yourself "
-            "(NumPy, TensorFlow and Keras are all allowed)")
+        raise KitSwitchedOff(_(
+            "{answer} called the kit's {where}, which is switched off while this part is checked: the "
+            "kit already does this, and the exercise is to write it yourself (NumPy, TensorFlow and "
+            "Keras are all allowed)").format(answer=answer_name, where=where))
     return refuse
 
 
@@ -240,7 +251,7 @@ def kit_switched_off(answer):
     them (``from catdogkit.visualize import feature_maps``) are switched; everything is
     put back on the way out. These grading helpers stay on.
     """
-    name = getattr(answer, "__name__", "your answer")
+    name = getattr(answer, "__name__", None) or _("your answer")
     stubs, replaced = {}, []
     spaces = [vars(module) for module in _kit_modules()] + [getattr(answer, "__globals__", {})]
     for space in spaces:

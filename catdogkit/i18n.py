@@ -88,6 +88,15 @@ def _(message):
     return translations(language()).gettext(message)
 
 
+def _N_(message):
+    """``message`` unchanged, marked for the catalogue (gettext's ``N_``).
+
+    For tables built when a module is imported, before anyone chose a language: they
+    keep the English, and the code that shows an entry passes it through :func:`_`.
+    """
+    return message
+
+
 def ngettext(singular, plural, count):
     """The singular or plural form of a message for ``count``, in the current language."""
     return translations(language()).ngettext(singular, plural, count)

@@ -19,6 +19,7 @@ import tempfile
 import warnings
 
 from catdogkit.class_code import CLASS_CODE, SOURCE  # noqa: F401  (lesson 00 reads them here)
+from catdogkit.i18n import _, _N_
 
 
 # Each old call: the line(s) from the class code, what to write today, and why it changed.
@@ -34,10 +35,10 @@ OLD_CALLS = [
         "setup": "",
         "new": "keras.utils.image_dataset_from_directory(train_dir, image_size=(150, 150)) "
                "+ a Rescaling layer + augmentation layers (RandomFlip, RandomRotation, ...)",
-        "why": "Keras 3 moved the NumPy generators out of keras.preprocessing: only "
-               "tf.keras.preprocessing.image.ImageDataGenerator still exists, as a legacy "
-               "class (its augmentation needs SciPy). tf.data streams photos in parallel and "
-               "augmentation layers run inside the model, on any backend.",
+        "why": _N_("Keras 3 moved the NumPy generators out of keras.preprocessing: only "
+                   "tf.keras.preprocessing.image.ImageDataGenerator still exists, as a legacy "
+                   "class (its augmentation needs SciPy). tf.data streams photos in parallel and "
+                   "augmentation layers run inside the model, on any backend."),
     },
     {
         "name": "Conv2D(input_shape=...)",
@@ -48,15 +49,15 @@ OLD_CALLS = [
         "setup": "model = models.Sequential()",
         "new": "photo = keras.Input(shape=(150, 150, 3)); x = layers.Conv2D(32, (3, 3), "
                "activation='relu')(photo) ...",
-        "why": "Keras 3 declares the input as a keras.Input; input_shape= on a layer still "
-               "works, with this warning.",
+        "why": _N_("Keras 3 declares the input as a keras.Input; input_shape= on a layer still "
+                   "works, with this warning."),
     },
     {
         "name": "optimizer lr=",
         "old": "optimizers.RMSprop(lr=1e-4)",
         "setup": "",
         "new": "keras.optimizers.RMSprop(learning_rate=1e-4)",
-        "why": "the short alias `lr` was deprecated in TF 2.x and removed in Keras 3.",
+        "why": _N_("the short alias `lr` was deprecated in TF 2.x and removed in Keras 3."),
     },
     {
         "name": "fit_generator",
@@ -68,8 +69,8 @@ OLD_CALLS = [
                "      validation_steps=50)",
         "setup": "train_generator = validation_generator = None",
         "new": "model.fit(train_ds, epochs=30, validation_data=validation_ds)",
-        "why": "fit() accepts generators and tf.data datasets since TF 2.1; the *_generator "
-               "twins (fit_generator, evaluate_generator, predict_generator) were removed.",
+        "why": _N_("fit() accepts generators and tf.data datasets since TF 2.1; the *_generator "
+                   "twins (fit_generator, evaluate_generator, predict_generator) were removed."),
     },
     {
         "name": "steps_per_epoch=100, batch 32",
@@ -83,21 +84,21 @@ OLD_CALLS = [
                  "{int(model.optimizer.iterations) // len(history.history['loss'])} per "
                  "epoch, one pass over the 2,000 photos, not 100\"",
         "new": "model.fit(train_ds, epochs=100)  # one epoch = one pass over the photos",
-        "why": "a tf.data dataset ends after one pass; the old generators looped for ever. "
-               "With the first model's batches of 20, 100 steps were exactly the 2,000 "
-               "photos; with the second model's batches of 32 they are 63. Keras then warns "
-               "that it is 'interrupting training', but every epoch still runs, each cut to "
-               "one pass. Let the steps follow the data: leave steps_per_epoch out.",
+        "why": _N_("a tf.data dataset ends after one pass; the old generators looped for ever. "
+                   "With the first model's batches of 20, 100 steps were exactly the 2,000 "
+                   "photos; with the second model's batches of 32 they are 63. Keras then warns "
+                   "that it is 'interrupting training', but every epoch still runs, each cut to "
+                   "one pass. Let the steps follow the data: leave steps_per_epoch out."),
     },
     {
         "name": "save .h5",
         "old": "model.save('cats_and_dogs_small_1.h5')",
         "setup": "model.compile(optimizer='rmsprop', loss='binary_crossentropy')",
         "new": "model.save('cats_and_dogs_small_1.keras')",
-        "why": "the .keras zip format keeps the architecture, weights, optimizer state and "
-               "compile settings; .h5 still saves and loads, as a legacy format. A .h5 file "
-               "written by Keras 2 stores `lr` in its optimizer settings: load it with "
-               "load_model(path, compile=False), then compile.",
+        "why": _N_("the .keras zip format keeps the architecture, weights, optimizer state and "
+                   "compile settings; .h5 still saves and loads, as a legacy format. A .h5 file "
+                   "written by Keras 2 stores `lr` in its optimizer settings: load it with "
+                   "load_model(path, compile=False), then compile."),
     },
     {
         "name": "load_model(Keras 2 .h5)",
@@ -119,8 +120,8 @@ OLD_CALLS = [
         "new": "model = keras.models.load_model('cats_and_dogs_small_2.h5', compile=False), then "
                "model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4), ...) "
                "(catdogkit.models.load_model does this for you)",
-        "why": "a Keras 2 .h5 file stores its optimizer with `lr`, which Keras 3 refuses while "
-               "loading (the network itself loads): leave the optimizer out and compile again.",
+        "why": _N_("a Keras 2 .h5 file stores its optimizer with `lr`, which Keras 3 refuses while "
+                   "loading (the network itself loads): leave the optimizer out and compile again."),
     },
     {
         "name": "augmenting ImageDataGenerator",
@@ -140,14 +141,14 @@ OLD_CALLS = [
         "new": "keras.Sequential([layers.RandomRotation(40 / 360), "
                "layers.RandomTranslation(0.2, 0.2), layers.RandomShear(x_factor=0.2), "
                "layers.RandomZoom(0.2), layers.RandomFlip('horizontal')])",
-        "why": "the legacy generator needs SciPy for every turn, shift, shear and zoom. "
-               "Layers do each of them inside the model, but with their own units: "
-               "RandomRotation takes fractions of a full turn (40 degrees = 40 / 360); "
-               "RandomTranslation takes (height, width) fractions like the shifts; "
-               "shear_range was an angle in radians in the book's Keras 2.0.8 (0.2 rad, "
-               "about 11 degrees) and is read as degrees by today's legacy generator (0.2 "
-               "degrees: almost nothing), while RandomShear takes a fraction of the image "
-               "(tan(0.2 rad) is about 0.2).",
+        "why": _N_("the legacy generator needs SciPy for every turn, shift, shear and zoom. "
+                   "Layers do each of them inside the model, but with their own units: "
+                   "RandomRotation takes fractions of a full turn (40 degrees = 40 / 360); "
+                   "RandomTranslation takes (height, width) fractions like the shifts; "
+                   "shear_range was an angle in radians in the book's Keras 2.0.8 (0.2 rad, "
+                   "about 11 degrees) and is read as degrees by today's legacy generator (0.2 "
+                   "degrees: almost nothing), while RandomShear takes a fraction of the image "
+                   "(tan(0.2 rad) is about 0.2)."),
     },
     {
         "name": "RandomRotation(40)",
@@ -155,8 +156,8 @@ OLD_CALLS = [
         "old": "layers.RandomRotation(40)  # rotation_range=40, moved over as is",
         "setup": "",
         "new": "layers.RandomRotation(40 / 360)",
-        "why": "RandomRotation's factor is a fraction of a full turn, in [-1, 1]: the "
-               "generator's 40 degrees are 40 / 360 = 0.11.",
+        "why": _N_("RandomRotation's factor is a fraction of a full turn, in [-1, 1]: the "
+                   "generator's 40 degrees are 40 / 360 = 0.11."),
     },
     {
         "name": "Model(model.input, ...)",
@@ -166,9 +167,9 @@ OLD_CALLS = [
         "setup": "",
         "new": "keras.Model(model.inputs, layer_outputs) for a Sequential; better, build the "
                "network functionally from keras.Input, then keras.Model(photo, [...])",
-        "why": "in Keras 3, .input and .output of a Sequential fail, even for one that starts "
-               "with keras.Input or was already called; .inputs works, and a functional "
-               "model has both.",
+        "why": _N_("in Keras 3, .input and .output of a Sequential fail, even for one that starts "
+                   "with keras.Input or was already called; .inputs works, and a functional "
+                   "model has both."),
     },
     {
         "name": "get_layer('conv2d_1')",
@@ -183,17 +184,17 @@ OLD_CALLS = [
                  "if first_conv is not model.layers[0] else None",
         "new": "name the layers (layers.Conv2D(32, (3, 3), name='conv1')) and get them by "
                "that name",
-        "why": "Keras numbers automatic names per session: Keras 2 called the first "
-               "convolution of a fresh session conv2d_1 (5.4's model summary shows "
-               "conv2d_5 ... conv2d_8), Keras 3 calls it conv2d. Code that picks a layer by "
-               "an automatic name silently gets another layer, or none.",
+        "why": _N_("Keras numbers automatic names per session: Keras 2 called the first "
+                   "convolution of a fresh session conv2d_1 (5.4's model summary shows "
+                   "conv2d_5 ... conv2d_8), Keras 3 calls it conv2d. Code that picks a layer by "
+                   "an automatic name silently gets another layer, or none."),
     },
     {
         "name": "K.mean / K.square / K.sqrt",
         "old": "loss = K.mean(layer_output[:, :, :, filter_index])",
         "setup": "layer_output, filter_index = keras.ops.ones((1, 4, 4, 8)), 0",
         "new": "keras.ops.mean(...), keras.ops.square(...), keras.ops.sqrt(...)",
-        "why": "backend math moved to keras.ops, the same for TensorFlow, JAX and PyTorch.",
+        "why": _N_("backend math moved to keras.ops, the same for TensorFlow, JAX and PyTorch."),
     },
     {
         "name": "K.gradients",
@@ -201,8 +202,8 @@ OLD_CALLS = [
         "setup": "loss = None",
         "new": "with tf.GradientTape() as tape: tape.watch(image); loss = ...\n"
                "grads = tape.gradient(loss, image)",
-        "why": "TF 2 runs eagerly: there is no graph to ask for symbolic gradients; a "
-               "GradientTape records the computation as it happens.",
+        "why": _N_("TF 2 runs eagerly: there is no graph to ask for symbolic gradients; a "
+                   "GradientTape records the computation as it happens."),
     },
     {
         "name": "K.function",
@@ -210,7 +211,7 @@ OLD_CALLS = [
         "setup": "loss = grads = None",
         "new": "feature_model = keras.Model(model.inputs, layer.output); "
                "call it (or a tf.function) directly",
-        "why": "graph functions were replaced by calling models and tf.function eagerly.",
+        "why": _N_("graph functions were replaced by calling models and tf.function eagerly."),
     },
     {
         "name": "Grad-CAM: K.gradients, K.function",
@@ -221,9 +222,9 @@ OLD_CALLS = [
         "new": "grad_model = keras.Model(model.inputs, [last_conv_layer.output, model.output])\n"
                "with tf.GradientTape() as tape: maps, preds = grad_model(x); score = preds[:, 386]\n"
                "weights = keras.ops.mean(tape.gradient(score, maps), axis=(0, 1, 2))",
-        "why": "the same two removed functions: a sub-model returns the last convolution's "
-               "maps and the prediction together, and a GradientTape gives the gradient of "
-               "the class score with respect to those maps.",
+        "why": _N_("the same two removed functions: a sub-model returns the last convolution's "
+                   "maps and the prediction together, and a GradientTape gives the gradient of "
+                   "the class score with respect to those maps."),
     },
 ]
 
@@ -343,13 +344,13 @@ def migration_table(results=None):
     results = try_old_calls() if results is None else results
     shown = {call["name"]: call.get("shows") for call in OLD_CALLS}
     return [{"old": shown.get(r["name"]) or r["old"].splitlines()[0].strip(), "now": _now(r),
-             "new": r["new"], "why": r["why"]} for r in results]
+             "new": r["new"], "why": _(r["why"])} for r in results]
 
 
 def _now(result):
     outcome = result["outcome"]
     if outcome == "ran":
-        return "runs"
+        return _("runs")
     if outcome in ("warning", "changed"):
-        return f"{'warning' if outcome == 'warning' else 'runs, but'}: {result['message']}"
+        return f"{_('warning') if outcome == 'warning' else _('runs, but')}: {result['message']}"
     return f"{result['error_type']}: {result['message']}"

@@ -265,7 +265,9 @@ def draw_photo(class_name, rng, image_size=150, *, with_mask=False):
     """
     if class_name not in CLASSES:
         from catdogkit.errors import CatDogKitError
-        raise CatDogKitError(f"draw_photo: class {class_name!r} is not one of {CLASSES}.")
+        from catdogkit.i18n import _
+        raise CatDogKitError(_("draw_photo: class {name} is not one of {classes}.").format(
+            name=repr(class_name), classes=CLASSES))
     size = image_size * _SUPERSAMPLE
     canvas = _background(rng, size)
     radius = size * rng.uniform(0.24, 0.34)
@@ -311,8 +313,10 @@ def _counts(n_per_class):
     counts = {split: int(n_per_class.get(split, 0)) for split in SPLITS}
     if counts["train"] < 1 or counts["validation"] < 1:
         from catdogkit.errors import CatDogKitError
-        raise CatDogKitError(
-            f"make_sample: n_per_class={n_per_class!r} needs at least 1 train and 1 validation photo per class.")
+        from catdogkit.i18n import _
+        raise CatDogKitError(_(
+            "make_sample: n_per_class={counts} needs at least 1 train and 1 validation photo per class.").format(
+                counts=repr(n_per_class)))
     return counts
 
 

@@ -78,10 +78,8 @@ def repo_root():
 def check_voila():
     """Raise a clear :class:`CatDogKitError` when Voila is not installed."""
     if importlib.util.find_spec("voila") is None:
-        raise CatDogKitError(
-            "Voila is not installed, so the lessons cannot be served as web pages. "
-            "Install it with:  pip install 'catdogkit[serve]'   (or: pip install voila)",
-            exit_code=3)
+        raise CatDogKitError(i18n._("Voila is not installed, so the lessons cannot be served as web pages. Install "
+                                    "it with:  pip install 'catdogkit[serve]'   (or: pip install voila)"), exit_code=3)
 
 
 def _looks_like_repo_root(folder):
@@ -95,31 +93,30 @@ def find_lessons_dir(path=None):
     or looks like a repository root (which would expose ``solutions/``).
     """
     if path is not None:
-        folder, origin = Path(path), "the folder given"
+        folder, origin = Path(path), i18n._("the folder given")
     elif os.environ.get(LESSONS_ENV):
         folder, origin = Path(os.environ[LESSONS_ENV]), f"${LESSONS_ENV}"
     else:
-        folder, origin = repo_root() / "lessons", "the repository checkout"
+        folder, origin = repo_root() / "lessons", i18n._("the repository checkout")
     folder = folder.expanduser().resolve()
     if not folder.is_dir():
-        raise CatDogKitError(
-            f"No lessons folder at {folder} ({origin}). `catdogkit serve` serves the "
-            "lessons/ folder of a catdogkit checkout: clone the repository and run it "
-            f"there, or set {LESSONS_ENV} to a folder of lesson notebooks.")
+        raise CatDogKitError(i18n._(
+            "No lessons folder at {folder} ({origin}). `catdogkit serve` serves the lessons/ folder of a "
+            "catdogkit checkout: clone the repository and run it there, or set {name} to a folder of "
+            "lesson notebooks.").format(folder=folder, origin=origin, name=LESSONS_ENV))
     if _looks_like_repo_root(folder):
-        raise CatDogKitError(
-            f"Refusing to serve {folder}: it looks like a repository root (it holds "
-            "solutions/, exercises/ or the package), and serving it would show the "
-            "graded solutions to everyone. Serve its lessons/ folder instead.")
+        raise CatDogKitError(i18n._("Refusing to serve {folder}: it looks like a repository root (it holds solutions/, "
+                                    "exercises/ or the package), and serving it would show the graded solutions to "
+                                    "everyone. Serve its lessons/ folder instead.").format(folder=folder))
     if not any(folder.glob("*.ipynb")):
-        raise CatDogKitError(f"The lessons folder {folder} holds no notebook (*.ipynb).")
+        raise CatDogKitError(i18n._("The lessons folder {folder} holds no notebook (*.ipynb).").format(folder=folder))
     return folder
 
 
 def check_port(port, host=DEFAULT_HOST):
     """Raise :class:`CatDogKitError` when ``host:port`` cannot be listened on."""
     if not 0 < int(port) < 65536:
-        raise CatDogKitError(f"Port {port} is not a valid port number (1-65535).")
+        raise CatDogKitError(i18n._("Port {port} is not a valid port number (1-65535).").format(port=port))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Same option as Tornado, so a port left in TIME_WAIT is not reported as taken.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -127,12 +124,12 @@ def check_port(port, host=DEFAULT_HOST):
             probe.bind((host, int(port)))
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise CatDogKitError(
-                    f"Port {port} on {host} is already in use (another Voila or Jupyter "
-                    f"server?). Stop it, or choose another port: catdogkit serve --port "
-                    f"{int(port) + 1}", exit_code=4) from None
-            raise CatDogKitError(f"Cannot listen on {host}:{port}: {error.strerror}.",
-                                 exit_code=4) from None
+                raise CatDogKitError(i18n._("Port {port} on {host} is already in use (another Voila or Jupyter "
+                                            "server?). Stop it, or choose another port: catdogkit serve --port "
+                                            "{next}").format(port=port, host=host, next=int(port) + 1),
+                                     exit_code=4) from None
+            raise CatDogKitError(i18n._("Cannot listen on {host}:{port}: {error}.").format(
+                host=host, port=port, error=error.strerror), exit_code=4) from None
 
 
 def free_port(host=DEFAULT_HOST):
@@ -150,7 +147,7 @@ def read_config(lessons_dir):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise CatDogKitError(f"{path} is not valid JSON: {error}") from None
+        raise CatDogKitError(i18n._("{path} is not valid JSON: {error}").format(path=path, error=error)) from None
 
 
 def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_browser=True,
@@ -235,7 +232,7 @@ def build_env(data=None, base=None):
     if data is not None:
         folder = Path(data).expanduser().resolve()
         if not folder.exists():
-            raise CatDogKitError(f"--data {data}: no such folder ({folder}).")
+            raise CatDogKitError(i18n._("--data {data}: no such folder ({folder}).").format(data=data, folder=folder))
         env[DATA_ENV] = str(folder)
     for name, value in TF_LOG_SWITCHES.items():
         env.setdefault(name, value)
@@ -305,8 +302,8 @@ def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
             host=DEFAULT_HOST, preheat=0, extra_args=()):
     """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError."""
     if not isinstance(preheat, int) or preheat < 0:
-        raise CatDogKitError(f"--preheat {preheat!r}: give a number of kernels, 0 or more "
-                             f"(0 turns pre-heated kernels off).")
+        raise CatDogKitError(i18n._("--preheat {preheat}: give a number of kernels, 0 or more (0 turns "
+                                    "pre-heated kernels off).").format(preheat=repr(preheat)))
     check_voila()
     lessons_dir = find_lessons_dir(lessons)
     read_config(lessons_dir)  # a broken voila.json is reported before Voila starts
@@ -333,23 +330,23 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
     if train_first:
         from catdogkit import training  # TensorFlow takes seconds to import: only when training
 
-        announce("Training the lesson models once (cached: later starts skip this)...")
+        announce(i18n._("Training the lesson models once (cached: later starts skip this)..."))
         training.prepare_lessons(env.get(DATA_ENV))
-    announce(f"Serving the lessons in {lessons_dir}")
+    announce(i18n._("Serving the lessons in {folder}").format(folder=lessons_dir))
     if data is not None:
-        announce(f"Photos: {env[DATA_ENV]}")
-    announce(f"Open {page_url(host, port)}   (the index of lessons)")
+        announce(i18n._("Photos: {folder}").format(folder=env[DATA_ENV]))
+    announce(i18n._("Open {url}   (the index of lessons)").format(url=page_url(host, port)))
     if preheat:
-        announce(f"Each lesson is run ahead in {preheat} kernel(s), so its page is ready at once; "
-                 f"the first minute after starting, they are still running "
-                 f"(--preheat 0 saves the memory: 0.6-1.5 GB per kernel).")
+        announce(i18n._("Each lesson is run ahead in {n} kernel(s), so its page is ready at once; the first minute "
+                        "after starting, they are still running (--preheat 0 saves the memory: 0.6-1.5 GB per "
+                        "kernel).").format(n=preheat))
     elif chosen:
-        announce(f"Each page runs its lesson when it is opened (6-23 s): with "
-                 f"{memory_gb():.0f} GB of memory, lessons are not run ahead by default "
-                 f"(--preheat 1 keeps each one ready; it needs 5-7 GB).")
+        announce(i18n._("Each page runs its lesson when it is opened (6-23 s): with {memory} GB of memory, lessons "
+                        "are not run ahead by default (--preheat 1 keeps each one ready; it needs 5-7 GB).").format(
+            memory=i18n.format_number(memory_gb(), 0)))
     log_path = runtime.cache_dir("logs") / f"serve-{int(port)}.log"
-    announce(f"Voila's own log (its warnings and every page's errors): {log_path}")
-    announce("Press Ctrl-C to stop.")
+    announce(i18n._("Voila's own log (its warnings and every page's errors): {path}").format(path=log_path))
+    announce(i18n._("Press Ctrl-C to stop."))
     import signal
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(command, cwd=lessons_dir, env=env, stdout=subprocess.PIPE,
@@ -374,7 +371,7 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
             signal.signal(signal.SIGTERM, previous)
         relay.join(timeout=5)
     if code not in (0, -signal.SIGINT, -signal.SIGTERM):
-        announce(f"Voila stopped with exit code {code}; its log is {log_path}")
+        announce(i18n._("Voila stopped with exit code {code}; its log is {path}").format(code=code, path=log_path))
     return code
 
 

@@ -29,18 +29,12 @@ VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 LEFT_OUT = ("site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "config-*")
 
 
-def runnable_by_anyone(path):
-    """True when a user with no group in common can execute ``path`` (others' x bits)."""
+def anyone_may(path, permission):
+    """True when a user with no group in common may enter every folder above ``path`` (its
+    real path, links followed) and has ``permission`` on it: others' read bit
+    (``stat.S_IROTH``) or execute bit (``stat.S_IXOTH``)."""
     path = Path(os.path.realpath(path))
-    if not path.exists() or not path.stat().st_mode & stat.S_IXOTH:
-        return False
-    return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
-
-
-def reachable_by_anyone(path):
-    """True when a user with no group in common can reach and read ``path``."""
-    path = Path(os.path.realpath(path))
-    return path.exists() and bool(path.stat().st_mode & stat.S_IROTH) and all(
+    return path.exists() and bool(path.stat().st_mode & permission) and all(
         parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
 
 
@@ -52,7 +46,7 @@ def _exposed(path, mirror, always=False):
     kit, which the students' servers must import.
     """
     path = Path(path)
-    if reachable_by_anyone(path) and not always:
+    if anyone_may(path, stat.S_IROTH) and not always:
         return path
     if not path.exists():
         return path
@@ -76,7 +70,8 @@ def _exposed(path, mirror, always=False):
 
 def why_no_user_python():
     """None when :func:`user_python` can give every user this environment, else the reason."""
-    if runnable_by_anyone(sys.executable) or Path(sys.base_prefix, "bin", f"python{VERSION}").is_file():
+    copyable = Path(sys.base_prefix, "bin", f"python{VERSION}").is_file()
+    if anyone_may(sys.executable, stat.S_IXOTH) or copyable:
         return None
     return f"this venv's Python ({os.path.realpath(sys.executable)}) is private and cannot be copied"
 
@@ -89,7 +84,7 @@ def user_python(folder):
     The environment variables (``LD_LIBRARY_PATH`` for a shared ``libpython``) belong into
     every single-user server's environment.
     """
-    if runnable_by_anyone(sys.executable):
+    if anyone_may(sys.executable, stat.S_IXOTH):
         return VENV_BIN, {}
     folder = Path(folder)
     base, lib = Path(sys.base_prefix), folder / "lib"
@@ -107,7 +102,7 @@ def user_python(folder):
     # The kit itself, in front of its editable install (which names the checkout's path).
     source = folder / "mirror" / "src"
     for package in ("catdogkit", "catdogkit_dev"):
-        _exposed(REPO / package, source / package, always=not reachable_by_anyone(REPO))
+        _exposed(REPO / package, source / package, always=not anyone_may(REPO, stat.S_IROTH))
     # an `import` line in a .pth file runs: addsitedir also reads the packages' own .pth
     # files (the editable install of catdogkit is one)
     (site / "catdogkit-venv.pth").write_text(

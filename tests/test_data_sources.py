@@ -197,3 +197,22 @@ def test_cli_fetch_and_where(tmp_path, server, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "CATDOGKIT_DATA" in out and str(tmp_path / "photos") in out
     assert main(["data", "fetch", "--to", str(tmp_path / "x"), "--url", server.url, "--sha256", "ab" * 32]) == 2
+
+
+def test_downloads_and_their_errors_speak_spanish_when_asked(tmp_path, server, monkeypatch):
+    from catdogkit import i18n
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv(i18n.LANG_ENV, "es")
+    i18n.set_language(None)
+    said = []
+    download(server.url, tmp_path / "photos.zip", announce=said.append)
+    assert said[0].startswith("Descargando http://127.0.0.1:") and said[-1].startswith(
+        "photos.zip descargado y verificado (SHA-256 "), said
+    with pytest.raises(CatDogKitError, match="^Google Drive solo se puede montar en Colab"):
+        use_drive(mount_point=tmp_path / "no-drive")
+    with pytest.raises(CatDogKitError, match="^la carpeta que has indicado apunta a .*, que no es una carpeta"):
+        find_data(tmp_path / "nope")
+    monkeypatch.delenv(i18n.LANG_ENV)
+    with pytest.raises(CatDogKitError, match="^Google Drive can be mounted only in Colab"):
+        use_drive(mount_point=tmp_path / "no-drive")

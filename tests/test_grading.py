@@ -114,3 +114,52 @@ def test_on_your_own_keeps_answers_that_do_their_own_work_and_the_grading_helper
     assert checked([[1.0, 2.0]]) == "ndarray of shape (1, 2) and dtype float64"
     assert grading.on_your_own(checked) is checked, "wrapping twice changes nothing"
     assert checked.__name__ == "shape_of"
+
+
+@pytest.fixture
+def default_language(monkeypatch):
+    """No language chosen by anyone (English), and none left behind."""
+    from catdogkit import i18n
+
+    for name in (i18n.LANG_ENV, "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    i18n.set_language(None)
+    yield i18n
+    i18n.set_language(None)
+
+
+def test_grading_messages_are_english_by_default_and_spanish_in_spanish(default_language):
+    model, photo = grading.tiny_cnn(), grading.sample_photo("cats", image_size=32)
+    with pytest.raises(AssertionError, match=r"^the result should have shape \(3,\), got \(2,\)$"):
+        grading.expect_array(np.zeros(2), (3,))
+    default_language.set_language("es")
+    with pytest.raises(AssertionError, match=r"^el resultado debería tener la forma \(3,\), pero tiene \(2,\)$"):
+        grading.expect_array(np.zeros(2), (3,))
+    with pytest.raises(AssertionError, match=r"^la pérdida: se esperaba 2, pero es 3$"):
+        grading.close(3.0, 2.0, name="la pérdida")
+    assert grading.describe(np.zeros((2, 3), "float32")) == "ndarray con forma (2, 3) y dtype float32"
+    with pytest.raises(grading.KitSwitchedOff, match=r"^feature_maps ha llamado a catdogkit\.visualize\.\w+\."
+                                                     r"feature_maps, del kit, que está desactivado"):
+        grading.on_your_own(_delegating_answer())(model, photo, "conv1")
+
+
+def _spanish_twins():
+    from catdogkit_dev import translate
+    return [f"{name}{translate.SUFFIX}" for name in translate.english_assignments()]
+
+
+@pytest.mark.parametrize("twin", _spanish_twins())
+def test_a_spanish_exercise_gets_spanish_grading_messages(twin, default_language):
+    """What a Spanish exercise's set-up cell runs (in Colab, under nbgrader) makes the helpers speak Spanish."""
+    import json
+    from pathlib import Path
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    notebook = Path(__file__).resolve().parents[1] / "exercises" / twin / f"{twin}.ipynb"
+    setup = next(cell for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+                 if cell["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+    with warnings.catch_warnings():  # the cell quiets two Keras warnings for the whole kernel
+        exec(TransformerManager().transform_cell("".join(setup["source"])), {})
+    with pytest.raises(AssertionError, match="debería ser un array de NumPy"):
+        grading.expect_array([1, 2], name="tu respuesta")

@@ -191,3 +191,44 @@ def test_training_progress_and_the_explorers_speak_spanish(spanish, capsys):
     assert "filtros de 3x3x3" in explorer.info.value
     box = transfer_learning("unused")
     assert box.children[0].description == "Entrenar la red de transferencia"
+
+
+def test_no_message_is_marked_for_translation_as_an_f_string():
+    """An f-string's text changes with its values, so the catalogue can never hold it."""
+    import ast
+
+    from catdogkit_dev import translate_messages
+
+    wrong = []
+    for relative in translate_messages.MODULES:
+        tree = ast.parse((REPO / relative).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and translate_messages._name(node.func) in ("_", "_N_", "ngettext")
+                    and any(isinstance(argument, ast.JoinedStr) for argument in node.args[:2])):
+                wrong.append(f"{relative}:{node.lineno}")
+    assert not wrong, f"use _('... {{name}} ...').format(name=...) instead: {wrong}"
+
+
+def test_every_improvement_lesson_07_shows_has_its_spanish(english):
+    """Checked on the table itself, so an entry added or reworded without its translation fails here."""
+    from catdogkit import models
+
+    spanish = i18n.translations("es")
+    untranslated = [text for entry in models.IMPROVEMENTS.items() for text in entry
+                    if spanish.gettext(text) == text]
+    assert not untranslated, ("mark them with _N_ and translate them in catdogkit.po "
+                              f"(python -m catdogkit_dev.translate messages): {untranslated}")
+    i18n.set_language("es")
+    assert i18n._("batch normalization") == "normalización por lotes (batch normalization)"
+
+
+def test_the_migration_table_explains_in_spanish_and_keeps_keras_words(spanish):
+    from catdogkit import legacy
+
+    call = legacy.OLD_CALLS[0]
+    ran = {"name": call["name"], "old": call["old"], "new": call["new"], "why": call["why"], "outcome": "ran"}
+    warned = {**ran, "outcome": "warning", "message": "`input_shape` is deprecated"}
+    rows = legacy.migration_table([ran, warned])
+    assert rows[0]["why"].startswith("Keras 3 sacó los generadores de NumPy de keras.preprocessing")
+    assert [row["now"] for row in rows] == ["funciona", "aviso: `input_shape` is deprecated"]
+    assert rows[0]["new"] == call["new"], "code stays code"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _, format_number
 
 # Networks the command line trains from scratch (transfer learning needs a download: lesson 07).
 MODELS = ("original", "class-augmented", "improved")
@@ -14,57 +15,57 @@ LESSON_MODELS = ("original", "improved")
 
 def register(subparsers):
     train = subparsers.add_parser(
-        "train", help="train the class network, the book's augmented one or the improved one",
-        description="Train a network and write it to OUT/model.keras. Every epoch is "
-                    "backed up in OUT: run the same command again after an interruption "
-                    "and it resumes after the last completed epoch. Without --epochs and "
-                    "--image-size each network follows its measured recipe "
-                    "(catdogkit.models.RECIPES; improved: 36 epochs at 112 px, photos "
-                    "cached on disk).")
+        "train", help=_("train the class network, the book's augmented one or the improved one"),
+        description=_("Train a network and write it to OUT/model.keras. Every epoch is "
+                      "backed up in OUT: run the same command again after an interruption "
+                      "and it resumes after the last completed epoch. Without --epochs and "
+                      "--image-size each network follows its measured recipe "
+                      "(catdogkit.models.RECIPES; improved: 36 epochs at 112 px, photos "
+                      "cached on disk)."))
     train.add_argument("--model", choices=MODELS, default="original",
-                       help="original: the class-manual CNN; class-augmented: it with "
-                            "augmentation and Dropout 0.5 (the Keras book's second model); "
-                            "improved: lesson 07's network")
+                       help=_("original: the class-manual CNN; class-augmented: it with "
+                              "augmentation and Dropout 0.5 (the Keras book's second model); "
+                              "improved: lesson 07's network"))
     train.add_argument("--data", metavar="PATH", default=None,
-                       help="photo folder with train/ and validation/ (default: the usual "
-                            "search, ending with the embedded sample)")
+                       help=_("photo folder with train/ and validation/ (default: the usual "
+                              "search, ending with the embedded sample)"))
     train.add_argument("--epochs", type=int, default=None,
-                       help="epochs in total (default: the recipe's, e.g. 36 for improved)")
+                       help=_("epochs in total (default: the recipe's, e.g. 36 for improved)"))
     train.add_argument("--out", metavar="DIR", required=True,
-                       help="folder for checkpoints, history.json and model.keras")
+                       help=_("folder for checkpoints, history.json and model.keras"))
     train.add_argument("--image-size", type=int, default=None,
-                       help="photos are resized to this square size (default: the recipe's, "
-                            "150 for original, 112 for improved)")
+                       help=_("photos are resized to this square size (default: the recipe's, "
+                              "150 for original, 112 for improved)"))
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--seed", type=int, default=1337)
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
-        "evaluate", help="accuracy of a trained model on a photo folder",
-        description="Print accuracy, loss and counts per class of a model on the test "
-                    "photos (validation when there is no test/ folder). A folder of class "
-                    "folders (cats/, dogs/ or any two names), or one holding only test/, "
-                    "is evaluated whole.")
+        "evaluate", help=_("accuracy of a trained model on a photo folder"),
+        description=_("Print accuracy, loss and counts per class of a model on the test "
+                      "photos (validation when there is no test/ folder). A folder of class "
+                      "folders (cats/, dogs/ or any two names), or one holding only test/, "
+                      "is evaluated whole."))
     evaluate.add_argument("--model", metavar="FILE_OR_DIR", required=True,
-                          help="a .keras file or a folder written by `catdogkit train`")
+                          help=_("a .keras file or a folder written by `catdogkit train`"))
     evaluate.add_argument("--data", metavar="PATH", default=None)
     evaluate.add_argument("--split", choices=("test", "validation", "train"), default=None,
-                          help="default: test when present, else validation")
+                          help=_("default: test when present, else validation"))
     evaluate.add_argument("--image-size", type=int, default=None,
-                          help="must match the model's input (default: taken from the model)")
+                          help=_("must match the model's input (default: taken from the model)"))
     evaluate.add_argument("--flip", action="store_true",
-                          help="average each prediction with the mirrored photo's")
+                          help=_("average each prediction with the mirrored photo's"))
     evaluate.add_argument("--json", action="store_true",
-                          help="end with one JSON line (accuracy, loss, n, per_class)")
+                          help=_("end with one JSON line (accuracy, loss, n, per_class)"))
     evaluate.set_defaults(run=run_evaluate)
 
     demo = subparsers.add_parser(
-        "demo", help="train the class network on the built-in sample photos",
-        description="Train the class-manual network on the embedded sample (cached after "
-                    "the first run) and print its validation accuracy.")
+        "demo", help=_("train the class network on the built-in sample photos"),
+        description=_("Train the class-manual network on the embedded sample (cached after "
+                      "the first run) and print its validation accuracy."))
     demo.add_argument("--model", choices=LESSON_MODELS, default="original")
     demo.add_argument("--epochs", type=int, default=None,
-                      help="default: the lessons' setting")
+                      help=_("default: the lessons' setting"))
     demo.set_defaults(run=run_demo)
 
 
@@ -79,9 +80,9 @@ def _datasets(root, image_size, batch_size=32, seed=1337, cache=False):
     datasets = load_datasets(root, image_size=image_size, batch_size=batch_size, seed=seed,
                              cache=cache or None)
     if len(datasets.class_names) != 2:
-        raise CatDogKitError(f"{root} has {len(datasets.class_names)} class folder(s) "
-                             f"{list(datasets.class_names)}: the networks need two, "
-                             "e.g. cats/ and dogs/")
+        raise CatDogKitError(_("{root} has {n} class folder(s) {names}: the networks need two, "
+                               "e.g. cats/ and dogs/").format(
+            root=root, n=len(datasets.class_names), names=list(datasets.class_names)))
     return datasets
 
 
@@ -92,16 +93,17 @@ def run_train(args):
     size = recipe["image_size"] if args.image_size is None else args.image_size
     out = training.writable_folder(args.out)
     if epochs < 1:
-        raise CatDogKitError(f"--epochs {epochs}: train for at least one epoch")
-    print(f"{args.model}: {epochs} epochs at {size}x{size} px"
-          + (", photos cached on disk after the first epoch" if recipe["cache"] else ""), flush=True)
+        raise CatDogKitError(_("--epochs {epochs}: train for at least one epoch").format(epochs=epochs))
+    print(_("{model}: {epochs} epochs at {size}x{size} px").format(model=args.model, epochs=epochs, size=size)
+          + (_(", photos cached on disk after the first epoch") if recipe["cache"] else ""), flush=True)
     datasets = _datasets(_photos(args.data), size, args.batch_size, args.seed, recipe["cache"])
     model = models.build(args.model, (size, size, 3), epochs=epochs,
                          steps_per_epoch=int(datasets.train.cardinality()), seed=args.seed)
     training.train(model, datasets, epochs=epochs, out=out)
     result = training.evaluate(model, datasets.validation, datasets.class_names)
-    print(f"validation accuracy {result['accuracy']:.3f} on {result['n']} photos")
-    print(f"model saved to {Path(out) / training.MODEL}")
+    print(_("validation accuracy {accuracy} on {n} photos").format(
+        accuracy=format_number(result["accuracy"], 3), n=result["n"]))
+    print(_("model saved to {path}").format(path=Path(out) / training.MODEL))
     return 0
 
 
@@ -121,15 +123,15 @@ def _evaluation_photos(path, size, split):
     datasets = _datasets(root, size)
     if datasets.report.made_split:
         if split is not None:
-            raise CatDogKitError(f"{root} has no {split}/ folder: leave --split out to "
-                                 "evaluate every photo in it")
+            raise CatDogKitError(_("{root} has no {split}/ folder: leave --split out to evaluate every "
+                                   "photo in it").format(root=root, split=split))
         every = datasets.train.concatenate(datasets.validation)
-        return every, datasets.class_names, "all", f"photos, every one in {root}"
+        return every, datasets.class_names, "all", _("photos, every one in {root}").format(root=root)
     split = split or ("test" if datasets.test is not None else "validation")
     dataset = getattr(datasets, split)
     if dataset is None:
-        raise CatDogKitError(f"the photos have no {split}/ folder")
-    return dataset, datasets.class_names, split, f"{split} photos"
+        raise CatDogKitError(_("the photos have no {split}/ folder").format(split=split))
+    return dataset, datasets.class_names, split, _("{split} photos").format(split=_(split))
 
 
 def run_evaluate(args):
@@ -137,15 +139,16 @@ def run_evaluate(args):
     model = models.load_model(args.model)
     size = model.input_shape[1]
     if args.image_size is not None and args.image_size != size:
-        raise CatDogKitError(f"--image-size {args.image_size} does not match the model, "
-                             f"which takes {size}x{size} photos: leave --image-size out")
+        raise CatDogKitError(_("--image-size {asked} does not match the model, which takes {size}x{size} "
+                               "photos: leave --image-size out").format(asked=args.image_size, size=size))
     dataset, class_names, split, what = _evaluation_photos(args.data, size, args.split)
     result = training.evaluate(model, dataset, class_names, flip=args.flip)
     result.update(model=model.name, split=split)
-    print(f"{model.name} on {result['n']} {what}: accuracy {result['accuracy']:.3f}, "
-          f"loss {result['loss']:.3f}")
+    print(_("{model} on {n} {what}: accuracy {accuracy}, loss {loss}").format(
+        model=model.name, n=result["n"], what=what, accuracy=format_number(result["accuracy"], 3),
+        loss=format_number(result["loss"], 3)))
     for name, counts in result["per_class"].items():
-        print(f"  {name}: {counts['correct']}/{counts['n']} right")
+        print(_("  {name}: {correct}/{n} right").format(name=name, correct=counts["correct"], n=counts["n"]))
     if args.json:
         print(json.dumps(result))
     return 0
@@ -159,6 +162,6 @@ def run_demo(args):
     model = training.lesson_model(args.model, root, epochs=args.epochs)
     datasets = load_datasets(root, image_size=model.input_shape[1])
     result = training.evaluate(model, datasets.validation, datasets.class_names)
-    print(f"{model.name}: validation accuracy {result['accuracy']:.3f} on {result['n']} "
-          "sample photos")
+    print(_("{model}: validation accuracy {accuracy} on {n} sample photos").format(
+        model=model.name, accuracy=format_number(result["accuracy"], 3), n=result["n"]))
     return 0

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catdogkit.data.layouts import detect_layout
 from catdogkit.files import write_text_atomically
-from catdogkit.i18n import _
+from catdogkit.i18n import _, _N_
 from catdogkit.runtime import cache_dir
 
 # Far above any real photo (Kaggle's largest is about 0.5 MP) and far below what
@@ -28,17 +28,18 @@ MAX_PIXELS = 40_000_000
 _TF_NATIVE = {("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "L"),
               ("PNG", "RGBA"), ("PNG", "LA"), ("PNG", "P")}
 _CACHE_VERSION = 1
-# Signatures of files that are not photos Pillow can read, for a reason a person understands.
+# Signatures of files that are not photos Pillow can read, for a reason a person understands
+# (kept in English in the check cache; the report translates them).
 _SIGNATURES = (
-    (b"ftypheic", "an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG"),
-    (b"ftypheix", "an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG"),
-    (b"ftypmif1", "an HEIF photo, which cannot be decoded here: convert it to JPEG"),
-    (b"ftypavif", "an AVIF photo, which cannot be decoded here: convert it to JPEG"),
-    (b"%PDF", "a PDF document, not a photo"),
-    (b"<svg", "an SVG drawing, which cannot be decoded as a photo"),
-    (b"<?xml", "an XML/SVG file, not a photo"),
-    (b"<!DOCTYPE html", "a web page saved with a photo's name, not a photo"),
-    (b"<html", "a web page saved with a photo's name, not a photo"),
+    (b"ftypheic", _N_("an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG")),
+    (b"ftypheix", _N_("an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG")),
+    (b"ftypmif1", _N_("an HEIF photo, which cannot be decoded here: convert it to JPEG")),
+    (b"ftypavif", _N_("an AVIF photo, which cannot be decoded here: convert it to JPEG")),
+    (b"%PDF", _N_("a PDF document, not a photo")),
+    (b"<svg", _N_("an SVG drawing, which cannot be decoded as a photo")),
+    (b"<?xml", _N_("an XML/SVG file, not a photo")),
+    (b"<!DOCTYPE html", _N_("a web page saved with a photo's name, not a photo")),
+    (b"<html", _N_("a web page saved with a photo's name, not a photo")),
 )
 
 
@@ -129,16 +130,16 @@ def _not_an_image(head):
             return reason
     try:
         head.decode("utf-8")
-        return "a text file with a photo's name, not an image"
+        return _N_("a text file with a photo's name, not an image")
     except UnicodeDecodeError:
-        return "not an image in any format Pillow or TensorFlow can decode"
+        return _N_("not an image in any format Pillow or TensorFlow can decode")
 
 
 def inspect_photo(path):
     """Open one file read-only and decide whether the network can use it."""
     path = Path(path)
     if path.stat().st_size == 0:
-        return Verdict("empty file (0 bytes)")
+        return Verdict(_N_("empty file (0 bytes)"))
     with open(path, "rb") as handle:
         head = handle.read(64)
     try:

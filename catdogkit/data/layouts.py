@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 SPLITS = ("train", "validation", "test")
 # Other names people give the same splits; mapped onto the kit's three.
@@ -49,8 +50,8 @@ def _listdir(folder):
     try:
         return sorted(folder.iterdir())
     except PermissionError as error:
-        raise CatDogKitError(f"Cannot read the folder {folder}: {error.strerror}. "
-                             "Check its permissions or pass another folder.") from error
+        raise CatDogKitError(_("Cannot read the folder {folder}: {error}. Check its permissions or pass another "
+                               "folder.").format(folder=folder, error=error.strerror)) from error
 
 
 def _visible(folder):
@@ -123,8 +124,8 @@ def detect_layout(root, seed=0):
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise CatDogKitError(f"The photo folder {root} does not exist or is not a folder. "
-                             "Pass the folder that holds train/ and validation/ (or the class folders).")
+        raise CatDogKitError(_("The photo folder {root} does not exist or is not a folder. Pass the folder that "
+                               "holds train/ and validation/ (or the class folders).").format(root=root))
     root = _unwrap(root)
     splits = _split_folders(root)
     if "train" in splits and _class_folders(splits["train"]):

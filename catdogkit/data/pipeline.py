@@ -18,6 +18,7 @@ from PIL import Image
 
 from catdogkit.data.checks import check_photos, inspect_photo, MAX_PIXELS
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _, format_number, ngettext
 from catdogkit.runtime import cache_dir
 
 # Shuffling decoded photos needs a buffer of them in memory: keep it small and fixed.
@@ -65,10 +66,11 @@ def load_photo(path_or_bytes, image_size=150):
         return _load_bytes(bytes(path_or_bytes), image_size)
     path = Path(path_or_bytes)
     if not path.is_file():
-        raise CatDogKitError(f"No photo at {path}: check the path.")
+        raise CatDogKitError(_("No photo at {path}: check the path.").format(path=path))
     verdict = inspect_photo(path)
     if verdict.reason:
-        raise CatDogKitError(f"Cannot use {path}: {verdict.reason}. Choose another photo.")
+        raise CatDogKitError(_("Cannot use {path}: {reason}. Choose another photo.").format(
+            path=path, reason=_(verdict.reason)))
     return _to_rgb(Image.open(path), image_size)
 
 
@@ -76,14 +78,15 @@ def _load_bytes(data, image_size):
     try:
         image = Image.open(io.BytesIO(data))
         if image.size[0] * image.size[1] > MAX_PIXELS:
-            raise CatDogKitError(f"The uploaded photo is {image.size[0]}x{image.size[1]} pixels, over the "
-                                 f"{MAX_PIXELS:,}-pixel limit: resize it and try again.")
+            raise CatDogKitError(_("The uploaded photo is {width}x{height} pixels, over the {limit}-pixel limit: "
+                                   "resize it and try again.").format(
+                width=image.size[0], height=image.size[1], limit=format_number(MAX_PIXELS)))
         image.load()
     except CatDogKitError:
         raise
     except Exception as error:
-        raise CatDogKitError(f"The uploaded file ({len(data):,} bytes) is not a photo that can be "
-                             f"decoded ({error}). Try a JPEG or PNG.") from error
+        raise CatDogKitError(_("The uploaded file ({size} bytes) is not a photo that can be decoded ({error}). "
+                               "Try a JPEG or PNG.").format(size=format_number(len(data)), error=error)) from error
     return _to_rgb(image, image_size)
 
 
@@ -91,11 +94,13 @@ def list_photos(root, split="validation", class_name=None):
     """The usable photos of one split (and class), sorted. Introduced in lesson 04."""
     report = check_photos(root)
     if split not in report.photos:
-        raise CatDogKitError(f"{report.root} has no '{split}' split; it has {sorted(report.photos)}.")
+        raise CatDogKitError(_("{root} has no '{split}' split; it has {splits}.").format(
+            root=report.root, split=split, splits=sorted(report.photos)))
     if class_name is not None and class_name not in report.class_names:
-        raise CatDogKitError(f"No class '{class_name}' in {report.root}; classes: {report.class_names}.")
+        raise CatDogKitError(_("No class '{name}' in {root}; classes: {names}.").format(
+            name=class_name, root=report.root, names=report.class_names))
     wanted = None if class_name is None else report.class_names.index(class_name)
-    return sorted(path for path, label, _ in report.photos[split] if wanted in (None, label))
+    return sorted(path for path, label, _needs in report.photos[split] if wanted in (None, label))
 
 
 def first_photos(root, split="validation", per_class=4):
@@ -216,11 +221,15 @@ def _stream(items, *, image_size, batch_size, seed, training, cache_file, augmen
 
 
 def _provenance(items, image_size, batch_size, seed, augment):
-    """A digest of the photo files (path, size, modification time, label) and the settings."""
+    """A digest of the photo files (path, size, label) and the settings.
+
+    Not the files' dates: Colab draws the sample and extracts the photo archive afresh in
+    every session, and the views kept on Drive for these photos must still be found by the
+    next session (as the lesson models are, see ``catdogkit.training.lesson_model``).
+    """
     digest = hashlib.sha256(f"{image_size}:{batch_size}:{seed}:{bool(augment)}".encode())
     for path, label, _convert in items:
-        stat = os.stat(path)
-        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{label}\n".encode())
+        digest.update(f"{path}:{os.stat(path).st_size}:{label}\n".encode())
     return digest.hexdigest()
 
 
@@ -239,10 +248,12 @@ def load_datasets(root=None, *, image_size=150, batch_size=32, seed=1337, augmen
         root = find_data(announce=announce).root
     report = check_photos(root)
     if report.exit_code == 2:
-        raise CatDogKitError("The photos cannot be used:\n" + "\n".join(report.problems))
+        raise CatDogKitError(_("The photos cannot be used:") + "\n" + "\n".join(report.problems))
     if report.unusable:
-        announce(f"Left out {len(report.unusable)} unusable file(s) in {report.root}; "
-                 f"`catdogkit data check \"{report.root}\"` lists them with the reason.")
+        announce(ngettext(
+            "Left out {n} unusable file in {root}; `catdogkit data check \"{root}\"` shows it with the reason.",
+            "Left out {n} unusable files in {root}; `catdogkit data check \"{root}\"` lists them with the reason.",
+            len(report.unusable)).format(n=len(report.unusable), root=report.root))
     augment_layers = augmentation(seed) if augment else None
     streams = {}
     for split, items in report.photos.items():

@@ -22,6 +22,7 @@ from catdogkit.constants import DATA_ENV
 from catdogkit.data.layouts import detect_layout
 from catdogkit.errors import CatDogKitError
 from catdogkit.files import abandoned_builds, build_folder_atomically, write_atomically
+from catdogkit.i18n import _, format_number
 
 DEFAULT_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 # Google publishes no checksum for this archive: without one the kit records the
@@ -49,7 +50,8 @@ class DataSource:
     reason: str
 
     def __str__(self):
-        return f"Photos: {self.root}\n  from: {self.source} ({self.reason})\n  layout: {self.layout}"
+        return _("Photos: {root}\n  from: {source} ({reason})\n  layout: {layout}").format(
+            root=self.root, source=self.source, reason=self.reason, layout=self.layout)
 
 
 def _located(root, source, reason, announce):
@@ -69,38 +71,42 @@ def find_data(path=None, *, announce=print, prepare=True):
     drawing of the sample).
     """
     if path is not None:
-        return _located(_existing(path, "the folder you passed"), "explicit", "the folder you passed", announce)
+        passed = _("the folder you passed")
+        return _located(_existing(path, passed), "explicit", passed, announce)
     if os.environ.get(DATA_ENV):
         value = os.environ[DATA_ENV]
-        return _located(_existing(value, f"${DATA_ENV}"), "env", f"${DATA_ENV} is set", announce)
+        return _located(_existing(value, f"${DATA_ENV}"), "env",
+                        _("${name} is set").format(name=DATA_ENV), announce)
     if runtime.in_colab():
         local = _colab_copy()
         if local:
-            return _located(local, "drive", "copied from your Google Drive earlier in this session", announce)
+            return _located(local, "drive", _("copied from your Google Drive earlier in this session"),
+                            announce)
         if prepare and _drive_archive().is_file():  # Drive already mounted: no question to ask
             return use_drive(DEFAULT_URL, announce=announce)
-        announce("In Colab: `cdk.data.use_drive()` keeps the real photos in your Google Drive "
-                 "(it asks before mounting). Until then the built-in sample is used.")
+        announce(_("In Colab: `cdk.data.use_drive()` keeps the real photos in your Google Drive "
+                   "(it asks before mounting). Until then the built-in sample is used."))
     hub = Path(os.environ.get(HUB_ENV, HUB_DEFAULT))
     if runtime.on_jupyterhub() and hub.is_dir():
-        return _located(hub, "jupyterhub", f"the hub's shared folder ({HUB_ENV} or the default)", announce)
+        return _located(hub, "jupyterhub",
+                        _("the hub's shared folder ({name} or the default)").format(name=HUB_ENV), announce)
     return _sample(prepare, announce)
 
 
 def _sample(prepare, announce):
     from catdogkit import sample
     root = sample.make_sample() if prepare else sample.sample_dir()
-    reason = "no real photos were found, so the built-in drawn sample is used"
+    reason = _("no real photos were found, so the built-in drawn sample is used")
     found = DataSource(root, "sample", "split", reason)
-    announce(str(found) + ("" if root.is_dir() else "\n  (drawn on first use, about 20 s)"))
+    announce(str(found) + ("" if root.is_dir() else "\n  " + _("(drawn on first use, about 20 s)")))
     return found
 
 
 def _existing(path, what):
     path = Path(path).expanduser()
     if not path.is_dir():
-        raise CatDogKitError(f"{what} points to {path}, which is not a folder. "
-                             "Give the folder that holds the photos (or unset it to use the sample).")
+        raise CatDogKitError(_("{what} points to {path}, which is not a folder. Give the folder that "
+                               "holds the photos (or unset it to use the sample).").format(what=what, path=path))
     return path
 
 
@@ -150,7 +156,8 @@ def _verified(target, sha256, announce):
     expected = sha256 or _recorded(target)
     if expected is None or sha256_of(target) == expected.lower():
         return True
-    announce(f"{target} does not match its SHA-256 (corrupt or changed): downloading it again.")
+    announce(_("{path} does not match its SHA-256 (corrupt or changed): downloading it again.").format(
+        path=target))
     target.unlink()
     return False
 
@@ -163,22 +170,23 @@ def download(url, target, sha256=None, *, announce=print):
     """
     target = Path(target)
     if _verified(target, sha256, announce):
-        announce(f"Archive already here: {target}")
+        announce(_("Archive already here: {path}").format(path=target))
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     part = Path(f"{target}.part")
     if part.exists():
-        announce(f"An earlier download of {target.name} did not finish: starting it again.")
+        announce(_("An earlier download of {name} did not finish: starting it again.").format(name=target.name))
         part.unlink()
-    announce(f"Downloading {url} to {target} …")
+    announce(_("Downloading {url} to {path} …").format(url=url, path=target))
     digest = sha256_of(_fetch(url, part))
     if sha256 and digest != sha256.lower():
         part.unlink()
-        raise CatDogKitError(f"The file downloaded from {url} has SHA-256 {digest}, not the expected "
-                             f"{sha256}: it is corrupt or has changed. Run again to retry, or check the checksum.")
+        raise CatDogKitError(_("The file downloaded from {url} has SHA-256 {digest}, not the expected "
+                               "{expected}: it is corrupt or has changed. Run again to retry, or check "
+                               "the checksum.").format(url=url, digest=digest, expected=sha256))
     os.replace(part, target)
     _record(target, digest)
-    announce(f"Downloaded and verified {target.name} (SHA-256 {digest[:12]}…).")
+    announce(_("Downloaded and verified {name} (SHA-256 {digest}…).").format(name=target.name, digest=digest[:12]))
     return target
 
 
@@ -189,8 +197,8 @@ def _fetch(url, part):
         return Path(keras.utils.get_file(part.name, url, cache_dir=part.parent, cache_subdir="",
                                          force_download=True))
     except Exception as error:  # get_file turns every network error into a bare Exception
-        raise CatDogKitError(f"Downloading {url} failed ({error}). "
-                             "Check the connection and run again: the download restarts.") from error
+        raise CatDogKitError(_("Downloading {url} failed ({error}). Check the connection and run again: "
+                               "the download restarts.").format(url=url, error=error)) from error
 
 
 def extract(archive, folder, *, announce=print):
@@ -203,9 +211,9 @@ def extract(archive, folder, *, announce=print):
     if folder.is_dir():
         return folder
     for leftover in abandoned_builds(folder):
-        announce(f"Removing an unfinished extraction: {leftover}")
+        announce(_("Removing an unfinished extraction: {path}").format(path=leftover))
         shutil.rmtree(leftover, ignore_errors=True)
-    announce(f"Extracting {archive.name} to {folder} …")
+    announce(_("Extracting {name} to {path} …").format(name=archive.name, path=folder))
     return build_folder_atomically(folder, lambda work: _unpack(archive, work))
 
 
@@ -215,15 +223,18 @@ def _unpack(archive, work):
             with zipfile.ZipFile(archive) as bundle:
                 for name in bundle.namelist():
                     if name.startswith(("/", "\\")) or ".." in Path(name).parts:
-                        raise CatDogKitError(f"{archive} contains the unsafe path {name!r}; not extracted.")
+                        raise CatDogKitError(_("{archive} contains the unsafe path {name}; not extracted.").format(
+                            archive=archive, name=repr(name)))
                 bundle.extractall(work)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as bundle:
                 bundle.extractall(work, filter="data")
         else:
-            raise CatDogKitError(f"{archive} is neither a zip nor a tar archive. Delete it and run again.")
+            raise CatDogKitError(_("{archive} is neither a zip nor a tar archive. Delete it and run again.").format(
+                archive=archive))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-        raise CatDogKitError(f"{archive} is a damaged archive ({error}). Delete it and run again.") from error
+        raise CatDogKitError(_("{archive} is a damaged archive ({error}). Delete it and run again.").format(
+            archive=archive, error=error)) from error
 
 
 def fetch_archive(url=DEFAULT_URL, dest=None, sha256=DEFAULT_SHA256, *, announce=print):
@@ -241,13 +252,14 @@ def _copy(source, target, announce):
     """Copy Drive's archive to the local disk unless a verified copy is already there."""
     if target.is_file() and _recorded(source) == _recorded(target):
         return target
-    announce(f"Copying {source} to the local disk ({source.stat().st_size / 1e6:.0f} MB) …")
+    announce(_("Copying {path} to the local disk ({megabytes} MB) …").format(
+        path=source, megabytes=format_number(source.stat().st_size / 1e6, 0)))
     expected = _recorded(source)
 
     def copy_verified(tmp):
         shutil.copyfile(source, tmp)
         if sha256_of(tmp) != expected:
-            raise CatDogKitError(f"The copy of {source} does not match its SHA-256: run again.")
+            raise CatDogKitError(_("The copy of {path} does not match its SHA-256: run again.").format(path=source))
 
     write_atomically(target, copy_verified)
     _record(target, expected)
@@ -268,8 +280,8 @@ def use_drive(url=DEFAULT_URL, *, sha256=DEFAULT_SHA256, folder=DRIVE_FOLDER, mo
     drive = mount_point / "MyDrive"
     if not drive.is_dir():
         if not runtime.in_colab():
-            raise CatDogKitError("Google Drive can be mounted only in Colab. Elsewhere, pass the photo "
-                                 "folder to find_data() or run `catdogkit data fetch`.")
+            raise CatDogKitError(_("Google Drive can be mounted only in Colab. Elsewhere, pass the photo "
+                                   "folder to find_data() or run `catdogkit data fetch`."))
         from google.colab import drive as colab_drive
         colab_drive.mount(str(mount_point))
     store = drive / folder
@@ -278,4 +290,5 @@ def use_drive(url=DEFAULT_URL, *, sha256=DEFAULT_SHA256, folder=DRIVE_FOLDER, mo
     local.mkdir(parents=True, exist_ok=True)
     copy = _copy(archive, local / archive.name, announce)
     root = extract(copy, local / _stem(archive.name), announce=announce)
-    return _located(root, "drive", f"archive kept in {store}, extracted to the local disk", announce)
+    return _located(root, "drive", _("archive kept in {folder}, extracted to the local disk").format(folder=store),
+                    announce)

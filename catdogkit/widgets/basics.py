@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from catdogkit.i18n import _
+from catdogkit.i18n import _, format_number
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.basics import (
     conv_output_size, convolution_at, convolve, layer_input, unit_box)
@@ -24,7 +24,7 @@ def _slider(description, maximum, value=0):
 
 def _grid(values):
     """A small HTML table of a 2-D array (one channel of a 3 x 3 patch, kernel or products)."""
-    rows = "".join("<tr>" + "".join(f"<td style='padding:0 6px;text-align:right'>{v:.3f}</td>"
+    rows = "".join("<tr>" + "".join(f"<td style='padding:0 6px;text-align:right'>{format_number(float(v), 3)}</td>"
                                     for v in row) + "</tr>" for row in values)
     return f"<table style='font-family:monospace'>{rows}</table>"
 
@@ -72,22 +72,23 @@ class ConvolutionStepExplorer(Explorer):
         patch = self.result["patch"]
         patch_ax.imshow(np.clip(patch, 0, 1) if patch.shape[-1] == 3 else patch.mean(axis=-1),
                         interpolation="nearest")
-        patch_ax.set_title(f"the {size} x {size} patch, enlarged")
+        patch_ax.set_title(_("the {size} x {size} patch, enlarged").format(size=size))
         for ax in (photo_ax, patch_ax):
             ax.set_axis_off()
         set_png(self.image, fig)
 
     def _steps_html(self, r):
-        colours = ("red", "green", "blue")
+        colours = (_("red"), _("green"), _("blue"))
         parts = []
         for c in range(r["patch"].shape[-1]):
-            name = colours[c] if r["patch"].shape[-1] == 3 else f"channel {c}"
-            parts.append(f"<b>{html.escape(name)}</b>: patch {_grid(r['patch'][..., c])} × kernel "
-                         f"{_grid(r['kernel'][..., c])} = products {_grid(r['products'][..., c])}")
-        parts.append(f"sum of the {r['products'].size} products = {r['total']:.4f}; "
-                     f"+ bias {r['bias']:.4f} = {r['before']:.4f}; "
-                     f"ReLU → <b>{r['after']:.4f}</b>; the layer's own output there: "
-                     f"<b>{r['actual']:.4f}</b>")
+            name = colours[c] if r["patch"].shape[-1] == 3 else _("channel {c}").format(c=c)
+            parts.append(_("{name}: patch {patch} × kernel {kernel} = products {products}").format(
+                name=f"<b>{html.escape(name)}</b>", patch=_grid(r["patch"][..., c]),
+                kernel=_grid(r["kernel"][..., c]), products=_grid(r["products"][..., c])))
+        shown = {key: format_number(float(r[key]), 4) for key in ("total", "bias", "before", "after", "actual")}
+        shown["after"], shown["actual"] = f"<b>{shown['after']}</b>", f"<b>{shown['actual']}</b>"
+        parts.append(_("sum of the {n} products = {total}; + bias {bias} = {before}; ReLU → {after}; the "
+                       "layer's own output there: {actual}").format(n=r["products"].size, **shown))
         return "<br>".join(parts)
 
 
@@ -126,10 +127,10 @@ class PaddingStrideExplorer(Explorer):
         expected = conv_output_size(size, kernel, self.padding.value, self.stride.value)
         self.map = convolve(self.inputs, self.kernels[..., self.filter.value],
                             self.padding.value, self.stride.value)
-        self.info.value = (f"input {size} x {size}, kernel {kernel} x {kernel}, padding "
-                           f"{self.padding.value}, stride {self.stride.value} → output "
-                           f"{expected} x {expected} (the map below is {self.map.shape[0]} x "
-                           f"{self.map.shape[1]})")
+        self.info.value = _("input {size} x {size}, kernel {kernel} x {kernel}, padding {padding}, stride "
+                            "{stride} → output {expected} x {expected} (the map below is {rows} x {cols})").format(
+            size=size, kernel=kernel, padding=self.padding.value, stride=self.stride.value,
+            expected=expected, rows=self.map.shape[0], cols=self.map.shape[1])
         fig = Figure(figsize=(3, 3))
         ax = fig.subplots()
         ax.imshow(self.map, cmap="viridis", extent=(0, size, size, 0))
@@ -188,19 +189,20 @@ class ReceptiveFieldExplorer(Explorer):
         top, left, size = self.box
         _size, stride = receptive_field(self.model, layer)
         maps = self.maps[layer]
-        self.info.value = (f"a {layer} unit sees {size} x {size} px of the photo; its neighbour "
-                           f"looks {stride} px further; the map is {maps.shape[0]} x {maps.shape[1]}")
+        self.info.value = _("a {layer} unit sees {size} x {size} px of the photo; its neighbour looks "
+                            "{stride} px further; the map is {rows} x {cols}").format(
+            layer=layer, size=size, stride=stride, rows=maps.shape[0], cols=maps.shape[1])
         fig = Figure(figsize=(7, 3.4))
         photo_ax, map_ax = fig.subplots(1, 2)
         photo_ax.imshow(np.clip(self.photo / 255.0, 0, 1))
         photo_ax.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False,
                                      color="red", lw=2))
-        photo_ax.set_title(f"what the unit sees: {size} x {size} px")
+        photo_ax.set_title(_("what the unit sees: {size} x {size} px").format(size=size))
         channel = int(maps.mean(axis=(0, 1)).argmax())
         map_ax.imshow(maps[..., channel], cmap="viridis")
         map_ax.add_patch(Rectangle((self.col.value - 0.5, self.row.value - 0.5), 1, 1,
                                    fill=False, color="red", lw=2))
-        map_ax.set_title(f"{layer}, channel {channel}: the unit")
+        map_ax.set_title(_("{layer}, channel {channel}: the unit").format(layer=layer, channel=channel))
         for ax in (photo_ax, map_ax):
             ax.set_axis_off()
         set_png(self.image, fig)

@@ -3,7 +3,7 @@ import html
 
 import ipywidgets as W
 
-from catdogkit.i18n import _
+from catdogkit.i18n import _, format_number, format_percent
 from catdogkit.visualize.activations import layer_statistics
 from catdogkit.visualize.layers import check_layer, layer_names, photo_digest
 from catdogkit.visualize.plots import plot_all_feature_maps
@@ -16,11 +16,11 @@ def statistics_table(stats):
     """
     rows = "".join(
         f"<tr><td>{html.escape(s['name'])}</td><td>{html.escape(s['kind'])}</td>"
-        f"<td>{' x '.join(map(str, s['shape']))}</td><td>{s['size']:,}</td>"
-        f"<td>{s['zero_fraction']:.0%}</td><td>{s['mean']:.3g}</td></tr>" for s in stats)
-    return ('<table class="catdogkit-layer-table"><tr><th>layer</th><th>type</th>'
-            '<th>output shape</th><th>values</th><th>zeros</th><th>mean</th></tr>'
-            f"{rows}</table>")
+        f"<td>{' x '.join(map(str, s['shape']))}</td><td>{format_number(s['size'])}</td>"
+        f"<td>{format_percent(s['zero_fraction'], 0)}</td><td>{s['mean']:.3g}</td></tr>" for s in stats)
+    head = "".join(f"<th>{html.escape(_(name))}</th>"
+                   for name in ("layer", "type", "output shape", "values", "zeros", "mean"))
+    return f'<table class="catdogkit-layer-table"><tr>{head}</tr>{rows}</table>'
 
 
 class LayerExplorer(Explorer):

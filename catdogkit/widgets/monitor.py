@@ -46,8 +46,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         try:
             function(*args)
         except Exception as error:
-            self.message.value = (f'<div style="color:#b71c1c">training monitor: '
-                                  f'{type(error).__name__}: {html.escape(str(error))}</div>')
+            said = _("training monitor: {kind}: {error}").format(kind=type(error).__name__, error=error)
+            self.message.value = f'<div style="color:#b71c1c">{html.escape(said)}</div>'
 
     def on_train_begin(self, logs=None):
         self._shown(self._begin)
