@@ -6,8 +6,12 @@ network; filter patterns and Grad-CAM on VGG16), from
 ``fchollet/deep-learning-with-python-notebooks``, folder ``first_edition/``;
 :data:`CLASS_CODE` (kept in :mod:`catdogkit.class_code`) quotes their code, condensed as its
 comments say. Nothing here is a stored error message: :func:`try_old_calls` runs each old
-call against the Keras installed right now and reports the exception (or warning, or silent change) it really caused,
-next to the modern replacement and the reason for the change.
+call against the Keras installed here and reports the exception (or warning, or silent change) it really caused,
+next to the modern replacement and the reason for the change. Running them all takes about
+2 CPU-seconds, on every page view of lesson 00, and what they do depends only on the
+installed versions and this module; ``try_old_calls(live=False)`` runs them once per such
+versions and keeps the results in the view cache (:mod:`catdogkit.viewcache`), each result
+saying when its call ran.
 
 Introduced in lesson 00 (reviewing and running the class code).
 """
@@ -15,8 +19,12 @@ import contextlib
 import io
 import logging
 import os
+import sys
 import tempfile
 import warnings
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
 
 from catdogkit.class_code import CLASS_CODE, SOURCE  # noqa: F401  (lesson 00 reads them here)
 from catdogkit.i18n import _, _N_
@@ -310,18 +318,45 @@ def _try(call, namespace, folder):
     return {"outcome": "ran", "error_type": None, "message": ""}
 
 
-def try_old_calls():
+def try_old_calls(live=True):
     """Run each old call of the class code against the installed Keras.
 
     Returns one dict per call: ``name``, ``old`` (the code), ``outcome`` (``"error"``,
     ``"warning"``, ``"changed"`` (runs, silently doing something else) or ``"ran"``),
     ``error_type`` and ``message`` exactly as Keras raised or warned them (``messages``:
-    every distinct warning, in order), ``new`` (the modern replacement), ``why``, and
+    every distinct warning, in order), ``new`` (the modern replacement), ``why``,
     ``demo`` (True when the line shows what a class-code line does today rather than
-    quoting it).
+    quoting it) and ``ran_at`` (when the call ran: UTC, ISO 8601).
+
+    ``live=False``: the results of the first run against the same Keras, TensorFlow,
+    NumPy, h5py, SciPy and Python versions and this same module, kept in the view cache;
+    the calls run only when there are none (or the cache is off).
 
     Introduced in lesson 00 (reviewing and running the class code).
     """
+    if live:
+        return _run_old_calls()
+    from catdogkit import viewcache
+
+    return viewcache.remember("old_calls", _run_old_calls, _versions(),
+                              Path(__file__).read_text(encoding="utf-8"))
+
+
+def _versions():
+    """What the old calls' outcomes depend on besides this module: ``{package: version}``
+    (None for a package that is not installed) and the Python version."""
+    import tensorflow as tf  # its distribution has several names (tensorflow, tensorflow-cpu…)
+
+    found = {"tensorflow": tf.__version__, "python": "%d.%d" % sys.version_info[:2]}
+    for package in ("keras", "numpy", "h5py", "scipy"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def _run_old_calls():
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for call in OLD_CALLS:
@@ -331,6 +366,7 @@ def try_old_calls():
             result = {key: call[key] for key in ("name", "old", "new", "why")}
             result["demo"] = call.get("demo", False)
             result.update(_try(call, namespace, folder))
+            result["ran_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             results.append(result)
     return results
 

@@ -119,3 +119,48 @@ def test_why_texts_say_what_keras_does_today():
     assert "still saves and loads" in why["save .h5"]
     assert "tf.keras.preprocessing.image.ImageDataGenerator still exists" in why["ImageDataGenerator"]
     assert ".inputs works" in why["Model(model.input, ...)"]
+
+
+def test_every_result_says_when_its_call_ran(results):
+    from datetime import datetime
+
+    for result in results.values():
+        assert datetime.fromisoformat(result["ran_at"]).utcoffset().total_seconds() == 0
+
+
+def test_kept_results_are_reused_until_a_version_or_the_module_changes(tmp_path, monkeypatch):
+    """``live=False`` runs the calls once per versions and module text, then reads them."""
+    from catdogkit import viewcache
+
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
+    monkeypatch.delenv(viewcache.VIEW_CACHE_ENV, raising=False)
+    runs = []
+
+    def run():
+        runs.append(len(runs) + 1)
+        return [{"name": "fit_generator", "outcome": "error", "ran_at": f"run {runs[-1]}"}]
+
+    versions = {"keras": "3.0.0", "tensorflow": "2.16.1", "python": "3.11"}
+    monkeypatch.setattr(legacy, "_run_old_calls", run)
+    monkeypatch.setattr(legacy, "_versions", lambda: dict(versions))
+    assert legacy.try_old_calls(live=False)[0]["ran_at"] == "run 1"
+    assert legacy.try_old_calls(live=False)[0]["ran_at"] == "run 1"  # read, not run again
+    assert runs == [1]
+    versions["keras"] = "3.1.0"  # another Keras: its own results
+    assert legacy.try_old_calls(live=False)[0]["ran_at"] == "run 2"
+    assert legacy.try_old_calls(live=True)[0]["ran_at"] == "run 3"  # live always runs
+    changed = tmp_path / "legacy.py"
+    changed.write_text(legacy.Path(legacy.__file__).read_text(encoding="utf-8") + "\n# changed\n")
+    monkeypatch.setattr(legacy, "__file__", str(changed))
+    assert legacy.try_old_calls(live=False)[0]["ran_at"] == "run 4"  # the module changed
+    monkeypatch.setenv(viewcache.VIEW_CACHE_ENV, "0")
+    assert legacy.try_old_calls(live=False)[0]["ran_at"] == "run 5"  # cache off: live
+
+
+def test_versions_are_the_installed_ones():
+    import numpy as np
+    import tensorflow as tf
+
+    found = legacy._versions()
+    assert (found["keras"], found["tensorflow"], found["numpy"]) == (
+        keras.__version__, tf.__version__, np.__version__)
