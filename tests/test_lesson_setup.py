@@ -117,6 +117,30 @@ def test_lesson_photos_offer_both_classes_for_a_picker(plain_machine, tiny_sampl
     assert (started.photo(1, 1, image_size=64) == photo).all()  # a label picks the class too
 
 
+def test_a_lesson_checks_its_folder_once_per_class_and_again_for_another_folder(
+        plain_machine, tiny_sample, tmp_path, monkeypatch):
+    """Lesson 00 takes 40 photos one by one: each used to check the whole folder twice."""
+    import shutil
+
+    from catdogkit import data
+    from catdogkit.data import pipeline
+
+    checked = []
+    for module in (data, pipeline):
+        monkeypatch.setattr(module, "check_photos", lambda root, _real=module.check_photos, **kw:
+                            checked.append(Path(root)) or _real(root, **kw))
+    started = lesson.setup(data=tiny_sample, show=False)
+    checked.clear()
+    first = [started.photo(label, index=i, image_size=32) for label in (0, 1) for i in range(5)]
+    assert started.class_names == ["cats", "dogs"]
+    assert len(checked) == 3  # the class names, then each class's photos
+    other = tmp_path / "other"
+    shutil.copytree(tiny_sample, other)  # what use_drive does: another folder in use
+    started.data = data.find_data(other, announce=lambda _message: None)
+    assert (started.photo(1, index=4, image_size=32) == first[-1]).all()
+    assert len(checked) == 5 and checked[-1] == Path(started.root)
+
+
 def test_a_lesson_works_with_class_folders_of_any_name(plain_machine, tmp_path, tiny_sample):
     import shutil
     for split in ("train", "validation"):
