@@ -126,33 +126,37 @@ def photo_folder(root, image_size=32):
     ``train/cats``: 3 good JPEGs and an empty ``cat.3.jpg``; ``train/dogs``: 2 good JPEGs,
     a good PNG, a truncated ``dog.3.jpg`` and a text file named ``dog.4.jpg``;
     ``validation/cats`` and ``validation/dogs``: 2 good JPEGs each, plus a hidden
-    ``.DS_Store`` and a ``notes.txt`` that are not photos. Existing files are replaced.
+    ``.DS_Store`` and a ``notes.txt`` that are not photos. The broken files are
+    :func:`catdogkit.data.broken.write_fault`'s, as lesson 01 shows them. Existing files
+    are replaced.
     """
     from PIL import Image
+
+    from catdogkit.data.broken import write_fault
 
     root = Path(root)
     rng = np.random.default_rng(0)
 
-    def photo(path, fmt="JPEG"):
+    def photo(path, fmt="JPEG", size=image_size):
         path.parent.mkdir(parents=True, exist_ok=True)
-        pixels = rng.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8)
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(path, fmt)
+        return path
 
     for i in range(3):
         photo(root / "train" / "cats" / f"cat.{i}.jpg")
-    (root / "train" / "cats" / "cat.3.jpg").write_bytes(b"")
+    write_fault(root / "train" / "cats" / "cat.3.jpg", "empty", None)
     for i in range(2):
         photo(root / "train" / "dogs" / f"dog.{i}.jpg")
     photo(root / "train" / "dogs" / "dog.2.png", "PNG")
-    cut = root / "train" / "dogs" / "dog.3.jpg"
-    Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(cut, "JPEG")
-    whole = cut.read_bytes()
-    cut.write_bytes(whole[: len(whole) * 2 // 3])  # a download cut off: header whole, pixels not
-    (root / "train" / "dogs" / "dog.4.jpg").write_text("this is not a photo\n")
+    # Cut from a 96x96 photo: a third of a small one would not even keep the JPEG header whole.
+    cut = photo(root / "train" / "dogs" / "dog.3.jpg", size=96)
+    write_fault(cut, "truncated", cut)
+    write_fault(root / "train" / "dogs" / "dog.4.jpg", "text", None)
     for name in ("cats", "dogs"):
         for i in range(2):
             photo(root / "validation" / name / f"{name[:-1]}.{100 + i}.jpg")
-        (root / "validation" / name / ".DS_Store").write_bytes(b"\0\1\2")
+        write_fault(root / "validation" / name / ".DS_Store", "hidden", None)
         (root / "validation" / name / "notes.txt").write_text("taken in 2014\n")
     return root
 

@@ -116,6 +116,20 @@ def test_on_your_own_keeps_answers_that_do_their_own_work_and_the_grading_helper
     assert checked.__name__ == "shape_of"
 
 
+def test_photo_folder_breaks_its_files_as_the_kit_does(tmp_path):
+    from catdogkit.data.broken import write_fault
+    from catdogkit.data.checks import check_photos
+
+    root = grading.photo_folder(tmp_path / "photos")
+    text = write_fault(tmp_path / "text.jpg", "text", None)
+    assert (root / "train/dogs/dog.4.jpg").read_bytes() == text.read_bytes()
+    hidden = write_fault(tmp_path / ".DS_Store", "hidden", None)
+    assert (root / "validation/cats/.DS_Store").read_bytes() == hidden.read_bytes()
+    unusable = {str(path.relative_to(root)): reason for path, reason in check_photos(root).unusable}
+    assert sorted(unusable) == sorted(grading.PHOTO_FOLDER_BROKEN), "the kit's check finds the same files"
+    assert unusable["train/dogs/dog.3.jpg"].startswith("truncated or corrupt image data")
+
+
 @pytest.fixture
 def default_language(monkeypatch):
     """No language chosen by anyone (English), and none left behind."""
