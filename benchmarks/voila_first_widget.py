@@ -23,7 +23,7 @@ kernel that runs the lesson while the visitor waits.
 then ``--concurrent-views`` (10) simultaneous first views of ``--concurrent-lesson``
 (lesson 07, the heaviest) on a server with the default settings of `catdogkit serve`,
 with the memory of every kernel while they are all open. Its JSON holds
-``cold_first_widget_s`` and ``concurrent``.
+``cold_first_widget_s`` and ``concurrent`` (``--concurrent-views 0``: the cold pages only).
 
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
@@ -175,6 +175,10 @@ def cold(args, names, cache):
                   file=sys.stderr, flush=True)
             server.wait_for_pools()
         browser.close()
+    cold_figures = {"cold_first_widget_s": cold_s, "cold_kernel_cpu_s": cpu_s, "cold_kernel_rss_mb": rss_mb,
+                    "cold_within_target": all(v <= TARGET_S for v in cold_s.values())}
+    if not args.concurrent_views:
+        return cold_figures
     preheat = serve_module.default_preheat()
     log = REPO / "test-artifacts" / "voila-benchmark-concurrent.log"
     with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat,
@@ -184,9 +188,7 @@ def cold(args, names, cache):
         together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
     print(f"{together['views']} views of {together['lesson']} at once: {together['rendered']} rendered, "
           f"slowest {together['max_first_widget_s']} s", file=sys.stderr, flush=True)
-    return {"cold_first_widget_s": cold_s, "cold_kernel_cpu_s": cpu_s, "cold_kernel_rss_mb": rss_mb,
-            "cold_within_target": all(v <= TARGET_S for v in cold_s.values()),
-            "concurrent": together}
+    return {**cold_figures, "concurrent": together}
 
 
 def main(argv=None):
@@ -200,7 +202,8 @@ def main(argv=None):
                              f"(default {serve_module.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
     parser.add_argument("--cold", action="store_true",
                         help="pages without pre-heated kernels, then simultaneous views (issue 16)")
-    parser.add_argument("--concurrent-views", type=int, default=10)
+    parser.add_argument("--concurrent-views", type=int, default=10,
+                        help="simultaneous views after --cold (0: none, only the cold pages)")
     parser.add_argument("--concurrent-lesson", default="07_improved_model")
     parser.add_argument("--no-pretrain", action="store_true",
                         help="do not train/load the lesson models first (lessons 00-02 need none)")
