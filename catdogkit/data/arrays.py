@@ -5,6 +5,7 @@ Introduced in lesson 07 (the improved model).
 import numpy as np
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 
 def labelled_batches(dataset):
@@ -17,19 +18,20 @@ def labelled_batches(dataset):
     """
     for position, element in enumerate(dataset):
         if not isinstance(element, (tuple, list)) or len(element) != 2:
-            raise CatDogKitError(
-                f"batch {position} of the dataset is not a (photos, labels) pair: pass a "
-                "labelled dataset, e.g. datasets.validation from catdogkit.data.load_datasets")
+            raise CatDogKitError(_(
+                "batch {position} of the dataset is not a (photos, labels) pair: pass a labelled dataset, "
+                "e.g. datasets.validation from catdogkit.data.load_datasets").format(position=position))
         photos = np.asarray(element[0], dtype=np.float32)
         labels = np.asarray(element[1]).reshape(-1).astype(int)
         if photos.ndim != 4:
-            raise CatDogKitError(
-                f"batch {position} of the dataset holds photos of shape {photos.shape}, not a "
-                "batch (N, height, width, colours): batch the dataset (dataset.batch(32))")
+            raise CatDogKitError(_(
+                "batch {position} of the dataset holds photos of shape {shape}, not a batch (N, height, "
+                "width, colours): batch the dataset (dataset.batch(32))").format(position=position, shape=photos.shape))
         if len(labels) != len(photos):
-            raise CatDogKitError(
-                f"batch {position} of the dataset has {len(photos)} photos but {len(labels)} "
-                "labels: give one class index per photo (0 or 1), not one-hot labels")
+            raise CatDogKitError(_(
+                "batch {position} of the dataset has {photos} photos but {labels} labels: give one class "
+                "index per photo (0 or 1), not one-hot labels").format(
+                    position=position, photos=len(photos), labels=len(labels)))
         yield photos, labels
 
 
@@ -50,5 +52,5 @@ def photos_and_labels(dataset, limit=None):
         if limit is not None and count >= limit:
             break
     if not photos:
-        raise CatDogKitError("the dataset holds no photos")
+        raise CatDogKitError(_("the dataset holds no photos"))
     return np.concatenate(photos)[:limit], np.concatenate(labels)[:limit]
