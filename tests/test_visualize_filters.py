@@ -189,3 +189,15 @@ def test_patterns_are_kept_per_weights(small_cnn, monkeypatch, tmp_path):
     changed = conv_stack(input_size=24, filters=(8, 6), dense_units=None, pool_last=False, seed=4)
     filter_patterns(changed, "conv2", [0, 1], steps=2)
     assert len(climbs) == 2  # other weights, computed anew
+
+
+def test_a_step_is_step_size_even_where_the_gradient_is_faint():
+    """Late in a climb the lesson network's gradient RMS fades to about 2e-8 (GRADIENT_EPSILON's
+    comment): the epsilon must not shrink those steps. Here the RMS is about 5e-9."""
+    photo = keras.Input((16, 16, 3))
+    conv = keras.layers.Conv2D(1, 3, activation="relu", use_bias=False, name="conv",
+                               kernel_initializer=keras.initializers.Constant(0.1))
+    model = keras.Model(photo, conv(keras.layers.Rescaling(1e-6)(photo)))
+    start, _ = filter_patterns(model, "conv", steps=0, jitter=0, blur=False)
+    pattern, _ = filter_patterns(model, "conv", steps=1, step_size=2.0, jitter=0, blur=False)
+    assert np.sqrt(np.mean((pattern - start) ** 2)) == pytest.approx(2.0, rel=1e-3)

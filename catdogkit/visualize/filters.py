@@ -27,6 +27,15 @@ GPU_BATCH = 64
 #: one a third), the full canvas only measures. With ``step_size=12`` this reaches the
 #: class loop's activation on every conv3 filter (benchmarks/visualize.py).
 STEPS = (8, 4, 0)
+#: Added to the gradient's root mean square before a step divides by it, so that a zero
+#: gradient (a filter silent everywhere) stays zero. It must stay far below the RMS itself,
+#: which is tiny on these networks (they rescale 0..255 photos inside): 1e-7 to 1e-5 on the
+#: grey start, 2e-8 to 6e-8 (the median filter of conv1 to conv3 of the lesson's class
+#: network) on the 86x86 canvas, once the smoothed climb nears its pattern. 1e-12 leaves
+#: every step at ``step_size`` to 0.01 %; the kit's former 1e-8 shrank those late steps
+#: by a third, and the class code's 1e-5 (lesson 00: an RMS of 6e-8) makes a step about
+#: 150 times too small. Exercise 06's gradient step adds the same.
+GRADIENT_EPSILON = 1e-12
 #: Each canvas of the schedule is this many times smaller than the next.
 OCTAVE_SCALE = 1.75
 #: Layers that change a photo only while training: the pattern sub-model leaves them out,
@@ -226,7 +235,7 @@ class _Ascent:
             grads = tf.einsum("bhwc,cd->bhwd", grads, tf.constant(_COLOUR_MIX))
         # Normalised per image, as the class code did, so images never interact.
         rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=[1, 2, 3], keepdims=True))
-        return grads / (rms + 1e-8), score
+        return grads / (rms + GRADIENT_EPSILON), score
 
 
 def _same(x):
@@ -335,8 +344,9 @@ def filter_patterns(model, layer, filters=None, *, steps=STEPS, step_size=12.0, 
     size = int(size or input_size(model)[0])
     plan = _schedule(steps, size, ascent)
     settings = (plan, float(step_size), int(jitter), bool(blur), int(seed))
+    # The epsilon is part of the key: patterns kept while it was 1e-8 climbed other steps.
     return remember("filter_patterns", lambda: _climb(ascent, chosen, plan, settings, batch_size),
-                    model, layer, chosen, settings)
+                    model, layer, chosen, settings, GRADIENT_EPSILON)
 
 
 def _climb(ascent, filters, plan, settings, batch_size):
