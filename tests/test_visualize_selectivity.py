@@ -87,3 +87,5 @@ def test_top_patches_walks_a_stream_once_and_finds_what_the_whole_array_gives(tm
         for part, expected in zip(streamed, whole):
             np.testing.assert_array_equal(part, expected)
     assert whole[2].tolist() == [0, 1, 2]
+    with pytest.raises(CatDogKitError, match="at least one photo"):
+        top_patches(model, CountedPasses(photos[:0], labels[:0], batch=5), "pool", 1)
