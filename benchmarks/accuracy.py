@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py --data ../shared/data/cats_vs_dogs_small --seeds 3 --budget-minutes 30
     python benchmarks/accuracy.py --data PHOTOS --models original,class-augmented,improved
+    python benchmarks/accuracy.py --data PHOTOS --ablations --seeds 1 --improved-size 64 --improved-epochs 12
 
 For every seed it trains each network (``catdogkit.models.build``) from scratch, each for
 the planned epochs (default: its ``catdogkit.models.RECIPES`` entry) but at most the budget
@@ -10,6 +11,14 @@ Time is the process's CPU time divided by its cores: wall-clock time on a machin
 own, and the same figure on a shared one. It prints validation and, when the folder has a
 test/ split, test accuracy (plain and flip-averaged), training time and parameter count;
 mean ± std over seeds at the end. The last line is one JSON object.
+
+``--ablations`` measures ``catdogkit.models.IMPROVEMENTS`` instead: the improved network
+as the recipe builds it, then once without each of ``models.ABLATIONS``, and once with
+"smaller photos" undone (photos 150/112 times larger, epochs cut by the pixel ratio so
+the run costs the same); each run's validation accuracy and its difference from the full
+recipe go under ``"ablations"`` in the JSON. Use a reduced budget (small photos, few
+epochs) and say so: one seed of it ranks the choices, it does not give their full-budget
+worth.
 """
 import argparse
 import json
@@ -46,6 +55,11 @@ def parse_args(argv=None):
                             help=f"image size (default: the recipe's {recipe['image_size']})")
         parser.add_argument(f"--{flag}-epochs", type=int, default=recipe["epochs"],
                             help=f"planned epochs (default: the recipe's {recipe['epochs']})")
+    parser.add_argument("--ablations", action="store_true",
+                        help="measure each of the improved network's choices (see above)")
+    parser.add_argument("--ablate", action="append", default=None, metavar="CHOICE",
+                        help="with --ablations: a choice to leave out, once per choice, in the "
+                             "order given (default: all of models.ABLATIONS, then 'smaller photos')")
     parser.add_argument("--out", default=None, help="training folders (default: a temporary one)")
     return parser.parse_args(argv)
 
@@ -88,19 +102,22 @@ class EpochLine(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}/{self.total}  {shown}", flush=True)
 
 
-def run_one(name, size, seed, args, out):
+def run_one(name, size, seed, args, out, *, epochs=None, leave_out=(), label=None):
     data = load_datasets(args.data, image_size=size, seed=seed, cache=True, announce=lambda _: None)
-    epochs = args.epochs[name]
-    model = models.build(name, (size, size, 3), epochs=epochs,
+    epochs = epochs or args.epochs[name]
+    label = label or name
+    model = models.build(name, (size, size, 3), epochs=epochs, leave_out=leave_out,
                          steps_per_epoch=int(data.train.cardinality()), seed=seed)
-    print(f"[{name} seed {seed}] {model.count_params():,} params, {size}px, "
+    print(f"[{label} seed {seed}] {model.count_params():,} params, {size}px, "
           f"{epochs} epochs planned, {args.budget_minutes} min at most", flush=True)
     started, started_cpu = time.time(), dedicated_seconds()
-    history = training.train(model, data, epochs=epochs, out=Path(out, f"{name}-seed{seed}"),
+    folder = Path(out, f"{label.replace(' ', '_').replace(',', '')}-seed{seed}")
+    history = training.train(model, data, epochs=epochs, out=folder,
                              resume=False, callbacks=[Budget(args.budget_minutes * 60),
                                                       EpochLine(epochs)])
     seconds, dedicated = time.time() - started, dedicated_seconds() - started_cpu
     result = {"model": name, "seed": seed, "image_size": size, "params": model.count_params(),
+              "leave_out": list(leave_out),
               "epochs": len(history["epoch"]), "planned_epochs": epochs,
               "train_minutes": round(dedicated / 60, 2), "wall_minutes": round(seconds / 60, 2),
               "best_epoch_val_accuracy": max(history.get("val_accuracy", [0]))}
@@ -111,8 +128,46 @@ def run_one(name, size, seed, args, out):
         result[split] = training.evaluate(model, dataset, data.class_names)["accuracy"]
         result[f"{split}_flip"] = training.evaluate(model, dataset, data.class_names,
                                                     flip=True)["accuracy"]
-    print(f"[{name} seed {seed}] " + json.dumps(result), flush=True)
+    print(f"[{label} seed {seed}] " + json.dumps(result), flush=True)
     return result
+
+
+def ablation_runs(size, epochs, chosen=None):
+    """{label: change} of an ablation: the full recipe first, then one run per choice left
+    out (``chosen``: a list of those, in order; None: all). "smaller photos" trains on
+    150/112 times larger photos for as many fewer epochs as their pixels cost."""
+    larger = round(size * 150 / 112)
+    changes = {**{choice: {"leave_out": (choice,)} for choice in models.ABLATIONS},
+               "smaller photos": {"size": larger, "epochs": max(1, round(epochs * (size / larger) ** 2))}}
+    chosen = list(changes) if chosen is None else chosen
+    unknown = [choice for choice in chosen if choice not in changes]
+    if unknown:
+        raise SystemExit(f"--ablate: unknown {', '.join(map(repr, unknown))}; "
+                         f"use {', '.join(map(repr, changes))}")
+    return {"full recipe": {}, **{choice: changes[choice] for choice in chosen}}
+
+
+def ablations(args, out):
+    """The full improved recipe, then one run without each choice: {choice: figures}."""
+    size, epochs = args.improved_size, args.epochs["improved"]
+    runs = ablation_runs(size, epochs, args.ablate)
+    table = {}
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for choice, change in runs.items():
+            result = run_one("improved", change.get("size", size), seed, args, out,
+                             epochs=change.get("epochs", epochs),
+                             leave_out=change.get("leave_out", ()), label=f"without {choice}")
+            table.setdefault(choice, []).append(result)
+    report = {}
+    for choice, results in table.items():
+        report[choice] = {key: summary(results, key) for key in
+                          ("validation", "validation_flip", "train_minutes", "epochs")}
+        report[choice]["image_size"] = results[0]["image_size"]
+        full = summary(table["full recipe"], "validation")["mean"]
+        report[choice]["validation_change"] = full - report[choice]["validation"]["mean"]
+        print(f"without {choice:40} validation {100 * report[choice]['validation']['mean']:.1f} % "
+              f"(the full recipe {100 * report[choice]['validation_change']:+.1f} points)", flush=True)
+    return report
 
 
 def summary(results, key):
@@ -133,6 +188,11 @@ def main(argv=None):
     args.epochs = {name: getattr(args, f"{flags[name]}_epochs") for name in NETWORKS}
     sizes = {name: getattr(args, f"{flags[name]}_size") for name in NETWORKS}
     out = args.out or tempfile.mkdtemp(prefix="catdogkit-accuracy-")
+    if args.ablations:
+        print(json.dumps({"data": str(args.data), "budget_minutes": args.budget_minutes,
+                          "image_size": args.improved_size, "epochs": args.epochs["improved"],
+                          "seeds": args.seeds, "ablations": ablations(args, out)}))
+        return 0
     results = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name in names:

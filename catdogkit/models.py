@@ -58,6 +58,8 @@ IMPROVEMENTS = {
     _N_("cosine learning-rate schedule"): _N_("warm-up to 2e-3 then down to 2e-5 at the last planned "
                                               "step: a budgeted run ends at a low rate instead of "
                                               "stopping mid-stride (not ablated here)"),
+    _N_("weight averaging"): _N_("the weights the model keeps are an average over the last tenth of "
+                                 "the planned steps (not ablated here)"),
 }
 
 
@@ -124,50 +126,95 @@ def _class_head(photo, x, name, *, dropout=None, seed=None):
 IMPROVED_AUGMENTATION = {"rotation": 0.05, "shift": 0, "zoom": (-0.2, 0.1)}
 
 
-def _residual_stage(x, filters, stage):
+#: What :func:`improved_cnn` can leave out (``leave_out=``), each one a row of
+#: ``IMPROVEMENTS``: the ablations behind its figures (``benchmarks/accuracy.py --leave-out``).
+#: "smaller photos" is not a layer but the recipe's image size, so it is not here.
+ABLATIONS = ("augmentation layers", "batch normalization", "residual stages",
+             "global average pooling", "dropout, weight decay, label smoothing",
+             "cosine learning-rate schedule", "weight averaging")
+
+
+def _residual_stage(x, filters, stage, *, normalize=True, shortcut=True):
     # Two 3x3 convolutions with batch normalization, then pooling; a 1x1 strided
     # shortcut adds the stage input back, so gradients reach the first layers.
-    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
+    if shortcut:
+        skip = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
                              name=f"block{stage}_shortcut_conv")(x)
     for i in (1, 2):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=not normalize,
                           name=f"block{stage}_conv{i}")(x)
-        x = layers.BatchNormalization(momentum=0.9, name=f"block{stage}_bn{i}")(x)
+        if normalize:
+            x = layers.BatchNormalization(momentum=0.9, name=f"block{stage}_bn{i}")(x)
         x = layers.Activation("relu", name=f"block{stage}_relu{i}")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{stage}_pool")(x)
-    return layers.Add(name=f"block{stage}_add")([x, shortcut])
+    return layers.Add(name=f"block{stage}_add")([x, skip]) if shortcut else x
 
 
-def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None):
+def improved_cnn(input_shape=(150, 150, 3), *, total_steps=None, seed=None, leave_out=()):
     """A better network for 2,000 photos, trained from scratch on a CPU budget.
 
     Augmentation layers inside the model, batch normalization, residual stages, global
     average pooling instead of Flatten+Dense, dropout, AdamW with weight decay, label
-    smoothing and a cosine learning-rate schedule that reaches its floor after
-    ``total_steps`` training steps (set it to epochs x steps per epoch). See
-    ``IMPROVEMENTS`` for why each part is there and what it was worth.
+    smoothing, a cosine learning-rate schedule that reaches its floor after
+    ``total_steps`` training steps (set it to epochs x steps per epoch; None: 3,000 steps)
+    and, for a planned run (``total_steps`` given), an average of the weights over its last
+    tenth (the optimizer's ``use_ema``), which the model holds once ``fit`` ends.
+    ``leave_out`` names choices of :data:`ABLATIONS` to build the
+    network without, for measuring what each is worth (``IMPROVEMENTS``).
     """
+    unknown = sorted(set(leave_out) - set(ABLATIONS))
+    if unknown:
+        raise CatDogKitError(f"improved_cnn cannot leave out {', '.join(map(repr, unknown))}: "
+                             f"choose from {', '.join(map(repr, ABLATIONS))}")
+    normalize = "batch normalization" not in leave_out
+    regularize = "dropout, weight decay, label smoothing" not in leave_out
     photo = keras.Input(shape=input_shape, name="photo")
-    x = augmentation(seed, **IMPROVED_AUGMENTATION)(photo)
+    x = photo
+    if "augmentation layers" not in leave_out:
+        x = augmentation(seed, **IMPROVED_AUGMENTATION)(x)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=not normalize,
+                      name="stem_conv")(x)
+    if normalize:
+        x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = layers.Activation("relu", name="stem_relu")(x)
     for stage, filters in enumerate((32, 64, 128, 256), start=1):
-        x = _residual_stage(x, filters, stage)
-    x = layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
+        x = _residual_stage(x, filters, stage, normalize=normalize,
+                            shortcut="residual stages" not in leave_out)
+    if normalize:
+        x = layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
     x = layers.Activation("relu", name="head_relu")(x)
-    x = layers.GlobalAveragePooling2D(name="features")(x)
-    x = layers.Dropout(0.3, seed=seed, name="dropout")(x)
+    if "global average pooling" in leave_out:
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(512, activation="relu", name="features")(x)
+    else:
+        x = layers.GlobalAveragePooling2D(name="features")(x)
+    if regularize:
+        x = layers.Dropout(0.3, seed=seed, name="dropout")(x)
     prediction = layers.Dense(1, activation="sigmoid", name="prediction")(x)
     model = keras.Model(photo, prediction, name="improved_cnn")
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(1, int(total_steps * 0.95)), alpha=0.01,
-        warmup_target=2e-3, warmup_steps=max(1, int(total_steps * 0.05)))
-    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=5e-4),
-                  loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1),
+    model.compile(optimizer=_improved_optimizer(total_steps, leave_out),
+                  loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1 if regularize else 0.0),
                   metrics=["accuracy"])
     return model
+
+
+def _improved_optimizer(total_steps, leave_out):
+    planned, total_steps = total_steps is not None, total_steps or 3000
+    if "cosine learning-rate schedule" in leave_out:
+        rate = 1e-3  # Adam's usual constant rate: 2e-3 without a warm-up diverges early
+    else:
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=max(1, int(total_steps * 0.95)), alpha=0.01,
+            warmup_target=2e-3, warmup_steps=max(1, int(total_steps * 0.05)))
+    # The average spans the last tenth of the plan (its momentum's window, 1 / (1 - m)
+    # steps); without a plan there is no knowing where training ends, so no average.
+    averaged = {}
+    if planned and "weight averaging" not in leave_out:
+        averaged = {"use_ema": True, "ema_momentum": max(0.0, 1 - 10 / total_steps)}
+    if "dropout, weight decay, label smoothing" in leave_out:
+        return keras.optimizers.Adam(learning_rate=rate, **averaged)
+    return keras.optimizers.AdamW(learning_rate=rate, weight_decay=5e-4, **averaged)
 
 
 def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160, 3)):
@@ -227,7 +274,8 @@ def fine_tune(model, n_layers=30, learning_rate=1e-5):
     return model
 
 
-def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=None):
+def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=None,
+          leave_out=()):
     """A new network by name, ready to train: ``"original"``, ``"class-augmented"``,
     ``"improved"`` or ``"transfer"`` (see :data:`RECIPES`).
 
@@ -235,7 +283,8 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
     learning-rate schedule reaches its floor after ``epochs * steps_per_epoch`` steps (the
     recipe's epochs when ``epochs`` is None); give both for a budgeted run. ``seed`` sets
     Keras's random seed first, so the same seed builds the same weights, augmentation
-    and dropout.
+    and dropout. ``leave_out`` (improved network only) names :data:`ABLATIONS` to build
+    it without.
 
     Introduced in lesson 03 (visualizing feature maps).
     """
@@ -246,6 +295,8 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
         input_shape = (size, size, 3)
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    if leave_out and name != "improved":
+        raise CatDogKitError(f"only the improved network has parts to leave out, not {name!r}")
     if name == "original":
         return original_cnn(input_shape)
     if name == "class-augmented":
@@ -253,9 +304,9 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
     if name == "transfer":
         return transfer_cnn(input_shape=input_shape)
     if steps_per_epoch is None:
-        return improved_cnn(input_shape, seed=seed)
+        return improved_cnn(input_shape, seed=seed, leave_out=leave_out)
     total = (epochs or RECIPES[name]["epochs"]) * max(1, int(steps_per_epoch))
-    return improved_cnn(input_shape, total_steps=total, seed=seed)
+    return improved_cnn(input_shape, total_steps=total, seed=seed, leave_out=leave_out)
 
 
 def load_model(path, *, announce=print):

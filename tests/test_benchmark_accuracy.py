@@ -1,0 +1,48 @@
+"""benchmarks/accuracy.py: the ablation plan behind models.IMPROVEMENTS, and one real run of it."""
+import importlib.util
+import json
+
+import pytest
+
+from catdogkit import models
+
+
+@pytest.fixture(scope="module")
+def accuracy(repo):
+    spec = importlib.util.spec_from_file_location("accuracy_benchmark", repo / "benchmarks" / "accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_ablation_runs_the_full_recipe_first_then_one_run_per_choice(accuracy):
+    runs = accuracy.ablation_runs(64, 12)
+    assert list(runs) == ["full recipe", *models.ABLATIONS, "smaller photos"]
+    assert runs["full recipe"] == {}
+    assert runs["weight averaging"] == {"leave_out": ("weight averaging",)}
+    # Undoing "smaller photos" means the class's larger photos for the same CPU time.
+    assert runs["smaller photos"] == {"size": 86, "epochs": 7}
+    assert set(runs) - {"full recipe"} == set(models.IMPROVEMENTS)
+
+
+def test_an_ablation_of_chosen_choices_keeps_their_order_and_names_an_unknown_one(accuracy):
+    assert list(accuracy.ablation_runs(64, 12, ["smaller photos", "residual stages"])) == [
+        "full recipe", "smaller photos", "residual stages"]
+    with pytest.raises(SystemExit, match="unknown 'dropout'"):
+        accuracy.ablation_runs(64, 12, ["dropout"])
+
+
+@pytest.mark.slow
+def test_an_ablation_run_reports_each_choice_against_the_full_recipe(accuracy, tiny_sample, tmp_path,
+                                                                     capsys):
+    accuracy.main(["--data", str(tiny_sample), "--ablations", "--seeds", "1",
+                   "--ablate", "weight averaging", "--improved-size", "48",
+                   "--improved-epochs", "1", "--out", str(tmp_path)])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    ablations = report["ablations"]
+    assert list(ablations) == ["full recipe", "weight averaging"]
+    assert ablations["full recipe"]["validation_change"] == 0
+    without = ablations["weight averaging"]
+    assert without["validation_change"] == pytest.approx(
+        ablations["full recipe"]["validation"]["mean"] - without["validation"]["mean"])
+    assert 0 <= without["validation"]["mean"] <= 1 and without["image_size"] == 48
