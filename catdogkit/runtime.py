@@ -9,6 +9,9 @@ from pathlib import Path
 
 from catdogkit.constants import CACHE_ENV, TF_LOG_SWITCHES
 
+#: Where Colab mounts the student's Google Drive (its "My Drive" folder).
+DRIVE = Path("/content/drive/MyDrive")
+
 
 def silence_tensorflow_logs():
     """Silence TensorFlow's C++ start-up chatter without hiding real errors.
@@ -42,6 +45,22 @@ def cache_dir(*parts):
     root = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "catdogkit")
     path = Path(root, *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def drive_dir(*parts):
+    """``catdogkit/<parts>`` in the student's Google Drive, created, when Drive is mounted in
+    Colab; else ``None``.
+
+    What took minutes to compute there (trained lesson models, training runs, cached
+    views) outlives the Colab session, so the next session reuses it instead of
+    computing it again. Nothing mounts Drive here: the student asks for it
+    (:func:`catdogkit.data.use_drive`, the set-up cell's button).
+    """
+    if not (in_colab() and DRIVE.is_dir()):
+        return None
+    path = DRIVE.joinpath("catdogkit", *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -30,7 +30,6 @@ from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 
 MODEL = models.MODEL_FILE
-DRIVE = Path("/content/drive/MyDrive")
 
 # What lesson_model trains when asked for no particular number of epochs: enough for a
 # clear gap between the two networks on the lesson sample, quick on a laptop CPU. After 2
@@ -38,30 +37,22 @@ DRIVE = Path("/content/drive/MyDrive")
 # 52 % after epoch 2 in one cold-cache run); by epochs 4-5 it is reliably past 70 %.
 LESSON_EPOCHS = {"original": 5, "improved": 3}
 LESSON_SEED = 1337
-#: Lesson 02's training folder (under :func:`runs_dir`) and its epochs: EPOCHS, then MORE_EPOCHS.
+#: The start of lesson 02's training folder's name (under :func:`runs_dir`), which
+#: :func:`lesson02_run` ends with the key of the photos; and its epochs: EPOCHS, then MORE_EPOCHS.
 LESSON02_RUN = "lesson02_original_cnn"
 LESSON02_EPOCHS, LESSON02_MORE_EPOCHS = 6, 2
-
-
-def _on_drive(kind, *parts):
-    # In Colab with Drive mounted, what took minutes to train outlives the session.
-    if runtime.in_colab() and DRIVE.is_dir():
-        path = DRIVE.joinpath("catdogkit", kind, *parts)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return None
 
 
 def runs_dir(*parts):
     """Where training folders go: Google Drive when it is mounted in Colab, else the cache.
     """
-    return _on_drive("runs", *parts) or runtime.cache_dir("runs", *parts)
+    return runtime.drive_dir("runs", *parts) or runtime.cache_dir("runs", *parts)
 
 
 def lesson_models_dir(*parts):
     """Where :func:`lesson_model` keeps trained lesson models: Google Drive when it is mounted
     in Colab (so a new session reuses them), else the cache."""
-    return _on_drive("models", *parts) or runtime.cache_dir("models", *parts)
+    return runtime.drive_dir("models", *parts) or runtime.cache_dir("models", *parts)
 
 
 @dataclass(frozen=True)
@@ -76,12 +67,21 @@ class LessonRun:
     more_epochs: int
 
 
-def lesson02_run():
-    """Lesson 02's run folder (under :func:`runs_dir`) and epochs (6, then 2 more).
+def lesson02_run(data=None):
+    """Lesson 02's run folder (under :func:`runs_dir`) for the photos ``data``, and its
+    epochs (6, then 2 more).
+
+    ``data`` is a photo folder (default: what :func:`catdogkit.data.find_data` finds).
+    The folder's name ends with a key of those photos (their names and sizes, as
+    :func:`lesson_model`'s folders), so a run trained on other photos is never resumed
+    on these: each photo set has its own run, and the same set resumes its own.
 
     Introduced in lesson 02 (building a CNN).
     """
-    return LessonRun(runs_dir(LESSON02_RUN), LESSON02_EPOCHS, LESSON02_MORE_EPOCHS)
+    from catdogkit.data import find_data
+    root = find_data(data, announce=lambda _message: None).root  # a clear error for a wrong one
+    folder = runs_dir(f"{LESSON02_RUN}-{_data_key(root)}")
+    return LessonRun(folder, LESSON02_EPOCHS, LESSON02_MORE_EPOCHS)
 
 
 def choose_strategy():
@@ -125,8 +125,9 @@ def _splits(data, image_size):
         return train, validation
     names = getattr(data, "class_names", None)
     if names is not None and len(names) != 2:
-        raise CatDogKitError(f"the photos have {len(names)} class(es) {list(names)}: the "
-                             "networks tell two classes apart (cats/ and dogs/ folders)")
+        raise CatDogKitError(_("the photos have {count} class(es) {names}: the "
+                               "networks tell two classes apart (cats/ and dogs/ folders)").format(
+            count=len(names), names=list(names)))
     return data.train, data.validation
 
 
@@ -138,8 +139,10 @@ def check_image_size(model, dataset):
     wanted = tuple(model.input_shape[1:3])
     if shape and None not in shape and shape != wanted:
         raise CatDogKitError(
-            f"the photos are {shape[0]}x{shape[1]} but {model.name} takes {wanted[0]}x{wanted[1]}: "
-            f"load them with image_size={wanted[0]}")
+            _("the photos are {height}x{width} but {model} takes {wanted_height}x{wanted_width}: "
+              "load them with image_size={wanted_height}").format(
+                height=shape[0], width=shape[1], model=model.name, wanted_height=wanted[0],
+                wanted_width=wanted[1]))
 
 
 def _under(strategy, model):
@@ -235,7 +238,7 @@ def _evaluate(model, dataset, class_names, flip):
             count.update_state(mask)
     n = int(sum(float(count.result()) for _, count in per_class))
     if n == 0:
-        raise CatDogKitError("no photos to evaluate on")
+        raise CatDogKitError(_("no photos to evaluate on"))
     counts = {}
     for name, (right, count) in zip(class_names, per_class):
         total = int(float(count.result()))
@@ -277,14 +280,14 @@ def lesson_model(name="original", data=None, *, epochs=None, image_size=150, see
     """
     from catdogkit.data import load_datasets
     if name not in LESSON_EPOCHS:
-        raise CatDogKitError(f"unknown lesson model {name!r}: use 'original' or 'improved'")
+        raise CatDogKitError(_("unknown lesson model {name!r}: use 'original' or 'improved'").format(name=name))
     if data is None:
         from catdogkit.sample import make_sample
         data = make_sample()
     root = Path(data)
     epochs = LESSON_EPOCHS[name] if epochs is None else int(epochs)
     folder = lesson_models_dir(f"{name}-{_data_key(root)}-e{epochs}-s{image_size}-seed{seed}")
-    on_drive = bool(_on_drive("models"))
+    on_drive = runtime.drive_dir("models") is not None
     where = _("your Google Drive, for every later session") if on_drive else _("the cache")
     if _finished(folder, epochs):
         if on_drive:
@@ -313,7 +316,7 @@ def prepare_lessons(data=None, *, callbacks=None):
     from catdogkit.data import find_data, load_datasets
     root = find_data(data, announce=lambda _message: None).root
     done = {name: lesson_model(name, root, callbacks=callbacks).name for name in LESSON_EPOCHS}
-    run = lesson02_run()
+    run = lesson02_run(root)
     train(models.build("original"), load_datasets(root), epochs=run.epochs + run.more_epochs,
           out=run.folder, callbacks=callbacks)
     done["lesson 02"] = str(run.folder)

@@ -5,7 +5,9 @@ Every fresh kernel (each Voila page view, each student's notebook) would compute
 same numbers again. :func:`remember` keys a result by a fingerprint of everything it
 depends on, the weights of the networks included, so retraining a network changes the
 key and the old result is simply never read again; results are written atomically into
-the kit's cache (``views/``), so two kernels filling the same entry at once are fine.
+``views/`` (:func:`views_dir`), so two kernels filling the same entry at once are fine.
+In Colab with Google Drive mounted that folder is on Drive, beside the lesson models, so
+a student's next session reads the views instead of computing them again.
 
 The cache holds NumPy arrays (or tuples of them) and JSON values, never pickles: reading
 it cannot run code. ``CATDOGKIT_VIEW_CACHE=0`` turns it off (a benchmark measuring the
@@ -20,7 +22,7 @@ import os
 import numpy as np
 
 from catdogkit.files import write_atomically
-from catdogkit.runtime import cache_dir
+from catdogkit.runtime import cache_dir, drive_dir
 
 #: Environment variable that turns the view cache off when set to ``0``.
 VIEW_CACHE_ENV = "CATDOGKIT_VIEW_CACHE"
@@ -35,6 +37,12 @@ class Unkeyable(TypeError):
 def enabled():
     """Whether results are kept and reused (``$CATDOGKIT_VIEW_CACHE`` is not ``0``)."""
     return os.environ.get(VIEW_CACHE_ENV, "1") != "0"
+
+
+def views_dir(*parts):
+    """Where the views are kept: ``catdogkit/views`` on Google Drive when it is mounted in
+    Colab (:func:`catdogkit.runtime.drive_dir`), else ``views`` in the kit's cache."""
+    return drive_dir("views", *parts) or cache_dir("views", *parts)
 
 
 def fingerprint(*parts):
@@ -90,7 +98,7 @@ def remember(kind, compute, *key):
     if not enabled():
         return compute()
     try:
-        path = cache_dir("views", kind) / f"{fingerprint(kind, *key)}.npz"
+        path = views_dir(kind) / f"{fingerprint(kind, *key)}.npz"
     except Unkeyable:
         return compute()
     if path.is_file():
@@ -128,7 +136,7 @@ def clear(kind=None):
     """Delete the kept views (of one ``kind``, or all); returns how many files went."""
     import shutil
 
-    root = cache_dir("views")
+    root = views_dir()
     folders = [root / kind] if kind else [p for p in root.iterdir() if p.is_dir()]
     count = sum(1 for folder in folders if folder.is_dir() for _ in folder.glob("*.npz"))
     for folder in folders:

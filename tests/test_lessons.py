@@ -366,14 +366,14 @@ def test_lesson_executes_cleanly(name, executed):
 
 def test_lesson02_trains_what_prepare_trains():
     """``cdk.training.prepare_lessons()`` pre-trains lesson 02's run: the lesson asks the kit
-    for the same folder and epochs (``lesson02_run()``) unless a user overrides them."""
+    for the same folder and epochs (``lesson02_run``) unless a user overrides them."""
     cells = code_cells(read("02_building_a_cnn"))
     parameters = {}
     exec(cells[0].source, {}, parameters)
     assert parameters["EPOCHS"] is None and parameters["MORE_EPOCHS"] is None, \
         "by default lesson 02 trains the kit's epochs (what prepare_lessons trained)"
     code = "\n".join(cell.source for cell in cells)
-    assert "run = cdk.training.lesson02_run()" in code
+    assert "run = cdk.training.lesson02_run(lesson.root)" in code
     assert "run.epochs if EPOCHS is None else EPOCHS" in code
     assert "run.more_epochs if MORE_EPOCHS is None else MORE_EPOCHS" in code
     trainings = re.findall(r"cdk\.training\.train\(.*?\)\n", code, re.S)

@@ -268,7 +268,7 @@ def test_in_colab_with_drive_lesson_models_are_kept_on_drive(tiny_sample, tmp_pa
     from catdogkit import runtime
     monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path / "vm-cache"))
     monkeypatch.setattr(runtime, "in_colab", lambda: True)
-    monkeypatch.setattr(training, "DRIVE", tmp_path / "MyDrive")
+    monkeypatch.setattr(runtime, "DRIVE", tmp_path / "MyDrive")
     (tmp_path / "MyDrive").mkdir()
     training.lesson_model("original", tiny_sample, epochs=1, image_size=64, callbacks=[])
     assert "Google Drive" in capsys.readouterr().out
@@ -293,11 +293,54 @@ def test_prepare_lessons_trains_the_lesson_models_and_lesson02s_run(tiny_sample,
                         trained.append((model.name, epochs, out)))
     monkeypatch.setattr(data, "load_datasets", lambda root: root)
     done = training.prepare_lessons(tiny_sample)
-    run = training.lesson02_run()
+    run = training.lesson02_run(tiny_sample)
     assert (run.epochs, run.more_epochs) == (6, 2)
     assert asked == [("original", Path(tiny_sample)), ("improved", Path(tiny_sample))]
     assert trained == [("original_cnn", 8, run.folder)]
     assert done["lesson 02"] == str(run.folder) and done["improved"] == "improved_cnn"
+
+
+@pytest.fixture
+def other_photos():
+    """A second photo set, unlike ``tiny_sample`` (fewer photos, another seed)."""
+    from catdogkit.sample import make_sample
+    return make_sample(n_per_class={"train": 10, "validation": 4, "test": 0}, image_size=64, seed=3)
+
+
+def test_lesson02s_run_folder_carries_the_key_of_its_photos(tiny_sample, other_photos, tmp_path,
+                                                            monkeypatch):
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
+    mine, theirs = training.lesson02_run(tiny_sample), training.lesson02_run(other_photos)
+    assert mine.folder != theirs.folder
+    assert mine.folder.parent == theirs.folder.parent == tmp_path / "runs"
+    assert mine.folder.name.startswith(training.LESSON02_RUN + "-")
+    for photo in Path(tiny_sample).rglob("*.jpg"):  # the same photos drawn again, new dates
+        os.utime(photo)
+    assert training.lesson02_run(tiny_sample).folder == mine.folder
+    monkeypatch.setenv("CATDOGKIT_DATA", str(other_photos))  # what find_data finds by default
+    assert training.lesson02_run().folder == theirs.folder
+    with pytest.raises(CatDogKitError, match="not a folder"):
+        training.lesson02_run(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_lesson02s_run_resumes_on_its_own_photos_only(tiny_sample, other_photos, tmp_path,
+                                                      monkeypatch, capsys):
+    from catdogkit.data import load_datasets
+    from catdogkit.grading import tiny_cnn
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path))
+
+    def lesson02_training(photos, epochs):
+        data = load_datasets(photos, image_size=64, batch_size=16, announce=lambda _m: None)
+        model = tiny_cnn((64, 64, 3))
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        training.train(model, data, epochs=epochs, out=training.lesson02_run(photos).folder,
+                       callbacks=[])
+        return capsys.readouterr().out
+
+    assert "resuming" not in lesson02_training(other_photos, 1)  # a run on a small test set
+    assert "resuming" not in lesson02_training(tiny_sample, 1)  # the lesson's photos: afresh
+    assert "resuming from epoch 1" in lesson02_training(tiny_sample, 2)
 
 
 def test_the_core_imports_no_widget_and_models_no_training():

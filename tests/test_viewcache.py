@@ -1,4 +1,7 @@
 """catdogkit.viewcache: expensive views computed once per weights and inputs, kept on disk."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -6,6 +9,7 @@ from catdogkit import viewcache
 from catdogkit.data import load_datasets
 from catdogkit.grading import tiny_cnn
 from catdogkit.visualize import dense_activations
+from catdogkit.visualize import dense as dense_module
 
 
 @pytest.fixture
@@ -116,3 +120,28 @@ def test_evaluate_and_predict_ask_the_network_once_per_weights(views, tiny_sampl
     model.get_layer("prediction").bias.assign([5.0])  # "retrained": new weights, new figures
     assert training.evaluate(model, datasets.validation, datasets.class_names) != first
     assert len(calls) > asked + 1
+
+
+def test_in_colab_with_drive_the_views_are_kept_on_drive_for_the_next_session(
+        views, tmp_path, tiny_sample, monkeypatch):
+    from catdogkit import runtime
+    drive = tmp_path / "MyDrive"  # stands in for the mounted Google Drive
+    drive.mkdir()
+    monkeypatch.setattr(runtime, "DRIVE", drive)
+    monkeypatch.setattr(runtime, "in_colab", lambda: True)
+    model = tiny_cnn()
+    first, _labels = dense_activations(
+        model, load_datasets(tiny_sample, image_size=32, batch_size=16).validation, "dense")
+    assert len(list((drive / "catdogkit" / "views" / "dense_activations").glob("*.npz"))) == 1
+    assert not views.exists()  # nothing in the VM's cache, which the session throws away
+    # The next session: a fresh VM cache, the same photos drawn again (new dates).
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(tmp_path / "next-session"))
+    for photo in Path(tiny_sample).rglob("*.jpg"):
+        os.utime(photo)
+    monkeypatch.setattr(dense_module, "_dense_activations", lambda *a, **k: pytest.fail("computed again"))
+    again, _labels = dense_activations(
+        model, load_datasets(tiny_sample, image_size=32, batch_size=16).validation, "dense")
+    np.testing.assert_array_equal(again, first)
+    assert viewcache.clear() == 1 and not (drive / "catdogkit" / "views" / "dense_activations").exists()
+    monkeypatch.setattr(runtime, "in_colab", lambda: False)  # outside Colab: the local cache
+    assert viewcache.views_dir() == tmp_path / "next-session" / "views"

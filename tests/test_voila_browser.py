@@ -176,8 +176,9 @@ def voila_cache(tmp_path_factory, trained_models):
     """The cache the Voila kernels use: the session's cache (trained models, sample photos)
     linked in, and lesson 02's training run already finished.
 
-    Lesson 02 trains the class network to EPOCHS + MORE_EPOCHS epochs in
-    runs/lesson02_original_cnn when it runs, and only loads them when they are there.
+    Lesson 02 trains the class network to EPOCHS + MORE_EPOCHS epochs in its run folder
+    (runs/lesson02_original_cnn-<key of the photos>) when it runs, and only loads them
+    when they are there.
     That finished run is made once from the cached lesson model (resumed to the
     lesson's epoch count) and kept in the cache, so no page of this session trains.
     """
@@ -191,7 +192,7 @@ def voila_cache(tmp_path_factory, trained_models):
         run = training.lesson02_run()  # what the lesson trains when its parameters say None
         finished = _finished_lesson02_run(real, training, run.epochs + run.more_epochs)
         if finished is not None:  # otherwise the page trains: a slow first widget, not wrong
-            shutil.copytree(finished, cache / "runs" / training.LESSON02_RUN)
+            shutil.copytree(finished, cache / "runs" / run.folder.name)
     return cache
 
 
@@ -216,7 +217,7 @@ def _finished_lesson02_run(real, training, epochs):
     stem = f"original-{key_of(make_sample())}"
     target = real / "models" / f"{stem}-e{epochs}-s150-seed{training.LESSON_SEED}"
     if _epochs_done(target) < epochs:
-        sources = [*real.glob(f"models/{stem}-e*"), real / "runs" / training.LESSON02_RUN]
+        sources = [*real.glob(f"models/{stem}-e*"), training.lesson02_run(make_sample()).folder]
         best = max(sources, key=_epochs_done, default=None)
         if best is not None and best != target and 0 < _epochs_done(best) <= epochs:
             shutil.rmtree(target, ignore_errors=True)

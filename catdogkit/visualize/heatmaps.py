@@ -8,8 +8,10 @@ import tensorflow as tf
 from matplotlib import colormaps
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
-from catdogkit.visualize.layers import _graph, activation_model, as_batch, check_layer, layer_names
+from catdogkit.visualize.layers import (
+    activation_model, as_batch, check_layer, layer_graph, layer_names)
 
 
 def default_cam_layer(model):
@@ -25,7 +27,8 @@ def default_cam_layer(model):
     """
     convs = [name for name in layer_names(model, "conv") if max(model.get_layer(name).kernel_size) > 1]
     if not convs:
-        raise CatDogKitError(f"{model.name} has no convolution layer (wider than 1x1) for Grad-CAM")
+        raise CatDogKitError(_("{model} has no convolution layer (wider than 1x1) for Grad-CAM").format(
+            model=model.name))
     return convs[-1]
 
 
@@ -39,7 +42,7 @@ def activated_layer(model, name):
     ``name`` itself when no batch normalization or activation layer follows it directly
     (a conv with ``activation="relu"`` built in, a pooling layer).
     """
-    _inputs, tensors = _graph(model)
+    _inputs, tensors = layer_graph(model)
     for layer in model.layers:
         if (isinstance(layer, _ACTIVATING) and layer.name in tensors
                 and tensors[layer.name][0] is tensors[name][1]):
@@ -58,7 +61,8 @@ def _class_score(model, head_input, class_index):
         logits = last(head_input)
     n_out = logits.shape[-1]
     if class_index not in range(max(2, n_out)):
-        raise CatDogKitError(f"class_index must be 0 (cats) or 1 (dogs), got {class_index!r}")
+        raise CatDogKitError(_("class_index must be 0 (cats) or 1 (dogs), got {class_index!r}").format(
+            class_index=class_index))
     if n_out == 1:  # one sigmoid unit = P(class 1): class 0's score is -logit
         return logits[:, 0] if class_index == 1 else -logits[:, 0]
     return logits[:, class_index]
@@ -93,7 +97,8 @@ def _grad_cam(model, batch, layer, class_index):
         score = _class_score(model, head_input, class_index)
     grads = tape.gradient(score, maps)
     if grads is None:
-        raise CatDogKitError(f"the prediction of {model.name} does not depend on layer {layer!r}")
+        raise CatDogKitError(_("the prediction of {model} does not depend on layer {layer!r}").format(
+            model=model.name, layer=layer))
     weights = tf.reduce_mean(grads[0], axis=(0, 1))
     cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
     top = cam.max()
@@ -110,7 +115,7 @@ def overlay(photo, heatmap, alpha=0.4, cmap="jet"):
     """
     photo = np.asarray(photo, dtype=np.float32)
     if photo.ndim != 3 or photo.shape[-1] != 3:
-        raise CatDogKitError(f"overlay needs one RGB photo (H, W, 3), got shape {photo.shape}")
+        raise CatDogKitError(_("overlay needs one RGB photo (H, W, 3), got shape {shape}").format(shape=photo.shape))
     big = tf.image.resize(np.asarray(heatmap, np.float32)[..., None], photo.shape[:2]).numpy()[..., 0]
     colours = colormaps[cmap](np.clip(big, 0, 1))[..., :3]
     return np.clip((1 - alpha) * photo / 255.0 + alpha * colours, 0, 1).astype(np.float32)

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _, _N_
 
 # Sub-models are cheap to call but slow to build (a second or more on a CPU): build each
 # once per model and set of layers. Weak keys, so a model the student drops is freed.
@@ -28,10 +29,15 @@ def _kind(layer, shape):
     return "other"
 
 
-def _graph(model):
-    """The model's own symbolic graph: its input tensor and every layer's input and output.
+def layer_graph(model):
+    """The model's own symbolic graph: ``(inputs, {layer name: (input tensor, output tensor)})``.
 
-    A functional model already has one. A Sequential model that was never called has
+    ``inputs`` is the list of the model's input tensors; each layer's entry holds the
+    tensor it takes and the tensor it gives, so a caller can build a sub-model to any
+    layer's input or output, or find which layer consumes another's output (as
+    :func:`catdogkit.visualize.heatmaps.activated_layer` does). Kept per model.
+
+    A functional model already has a graph. A Sequential model that was never called has
     none (``model.inputs`` raises "never been called"), so the same layer objects are
     called once on a fresh ``keras.Input``: the weights are shared, nothing is copied.
     """
@@ -64,8 +70,9 @@ def _input_shape(model):
     shape = next(iter(built.values()), None)
     if shape is None:
         raise CatDogKitError(
-            f"{model.name} has not been built yet, so it has no weights to look at: train "
-            "it, call it once on a photo, or call model.build((None, 150, 150, 3)) first.")
+            _("{model} has not been built yet, so it has no weights to look at: train "
+              "it, call it once on a photo, or call model.build((None, 150, 150, 3)) first.").format(
+                model=model.name))
     return tuple(shape[1:])
 
 
@@ -77,7 +84,7 @@ def layer_table(model):
     ``"vector"`` (other ``(batch, n)`` outputs such as Flatten or global pooling) or
     ``"other"``; ``shape`` leaves out the batch axis.
     """
-    _inputs, tensors = _graph(model)
+    _inputs, tensors = layer_graph(model)
     table = []
     for name, (_x, y) in tensors.items():
         shape = tuple(y.shape)
@@ -97,17 +104,17 @@ def layer_names(model, kind=None):
     wanted = {None: None, "conv": {"conv"}, "spatial": {"conv", "spatial"},
               "dense": {"dense"}, "vector": {"dense", "vector"}}
     if kind not in wanted:
-        raise CatDogKitError(f"unknown layer kind {kind!r}: use one of "
-                             "'conv', 'spatial', 'dense', 'vector' or None")
+        raise CatDogKitError(_("unknown layer kind {kind!r}: use one of "
+                               "'conv', 'spatial', 'dense', 'vector' or None").format(kind=kind))
     return [name for name, k, _shape in layer_table(model)
             if wanted[kind] is None or k in wanted[kind]]
 
 
 _NEEDS = {
-    "conv": "a convolution layer",
-    "spatial": "a layer with feature maps (convolution or pooling)",
-    "dense": "a Dense layer",
-    "vector": "a layer with one value per unit (Dense, Flatten or global pooling)",
+    "conv": _N_("a convolution layer"),
+    "spatial": _N_("a layer with feature maps (convolution or pooling)"),
+    "dense": _N_("a Dense layer"),
+    "vector": _N_("a layer with one value per unit (Dense, Flatten or global pooling)"),
 }
 
 
@@ -120,13 +127,15 @@ def check_layer(model, name, kind=None):
     table = {n: (k, s) for n, k, s in layer_table(model)}
     if name not in table:
         raise CatDogKitError(
-            f"{model.name} has no layer named {name!r}. Valid names: "
-            f"{', '.join(layer_names(model, kind) or table)}.")
+            _("{model} has no layer named {name!r}. Valid names: {names}.").format(
+                model=model.name, name=name, names=", ".join(layer_names(model, kind) or table)))
     if kind is not None and name not in layer_names(model, kind):
         k, shape = table[name]
         raise CatDogKitError(
-            f"layer {name!r} of {model.name} has output shape {shape}; this needs "
-            f"{_NEEDS[kind]}. Choose one of: {', '.join(layer_names(model, kind))}.")
+            _("layer {name!r} of {model} has output shape {shape}; this needs "
+              "{needs}. Choose one of: {names}.").format(
+                name=name, model=model.name, shape=shape, needs=_(_NEEDS[kind]),
+                names=", ".join(layer_names(model, kind))))
     return model.get_layer(name)
 
 
@@ -141,7 +150,7 @@ def activation_model(model, names, *, inputs_of=()):
     key = (tuple(names), tuple(inputs_of))
     per_model = _SUBMODELS.setdefault(model, {})
     if key not in per_model:
-        inputs, tensors = _graph(model)
+        inputs, tensors = layer_graph(model)
         for name in (*names, *inputs_of):
             check_layer(model, name)
         outputs = [tensors[n][1] for n in names] + [tensors[n][0] for n in inputs_of]
@@ -170,15 +179,15 @@ def as_batch(model, photos):
     """
     array = np.asarray(photos)
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-        raise CatDogKitError(f"a photo must be a numeric array, got dtype {array.dtype}")
+        raise CatDogKitError(_("a photo must be a numeric array, got dtype {dtype}").format(dtype=array.dtype))
     if array.ndim == 2:
         array = array[..., None]  # one grey photo (H, W)
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4 or array.shape[-1] not in (1, 3, 4):
         raise CatDogKitError(
-            f"a photo must have shape (height, width, 3) (or a batch (n, height, width, 3)); "
-            f"got {np.asarray(photos).shape}. Load files with catdogkit.data.load_photo.")
+            _("a photo must have shape (height, width, 3) (or a batch (n, height, width, 3)); "
+              "got {shape}. Load files with catdogkit.data.load_photo.").format(shape=np.asarray(photos).shape))
     array = array.astype(np.float32, copy=False)
     if array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
