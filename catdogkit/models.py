@@ -15,7 +15,7 @@ from keras import layers
 from catdogkit.constants import CLASS_NETWORK_PARAMS
 from catdogkit.data.pipeline import augmentation
 from catdogkit.errors import CatDogKitError
-from catdogkit.i18n import _N_
+from catdogkit.i18n import _, _N_
 from catdogkit.viewcache import remember
 
 ORIGINAL_PARAMS = CLASS_NETWORK_PARAMS
@@ -58,8 +58,6 @@ IMPROVEMENTS = {
     _N_("cosine learning-rate schedule"): _N_("warm-up to 2e-3 then down to 2e-5 at the last planned "
                                               "step: a budgeted run ends at a low rate instead of "
                                               "stopping mid-stride (not ablated here)"),
-    _N_("weight averaging"): _N_("the weights the model keeps are an average over the last tenth of "
-                                 "the planned steps (not ablated here)"),
 }
 
 
@@ -98,8 +96,9 @@ def class_augmented_cnn(input_shape=(150, 150, 3), *, seed=None):
 def _check_class_size(input_shape):
     if min(input_shape[:2]) < ORIGINAL_MIN_SIZE:
         # Four unpadded 3x3 convolutions and four poolings leave nothing of smaller photos.
-        raise CatDogKitError(f"the class network needs photos of at least {ORIGINAL_MIN_SIZE}x"
-                             f"{ORIGINAL_MIN_SIZE} pixels, not {input_shape[0]}x{input_shape[1]}")
+        raise CatDogKitError(_("the class network needs photos of at least {least}x{least} pixels, "
+                               "not {height}x{width}").format(
+            least=ORIGINAL_MIN_SIZE, height=input_shape[0], width=input_shape[1]))
 
 
 def _class_convolutions(x):
@@ -131,7 +130,7 @@ IMPROVED_AUGMENTATION = {"rotation": 0.05, "shift": 0, "zoom": (-0.2, 0.1)}
 #: "smaller photos" is not a layer but the recipe's image size, so it is not here.
 ABLATIONS = ("augmentation layers", "batch normalization", "residual stages",
              "global average pooling", "dropout, weight decay, label smoothing",
-             "cosine learning-rate schedule", "weight averaging")
+             "cosine learning-rate schedule")
 
 
 def _residual_stage(x, filters, stage, *, normalize=True, shortcut=True):
@@ -150,22 +149,19 @@ def _residual_stage(x, filters, stage, *, normalize=True, shortcut=True):
     return layers.Add(name=f"block{stage}_add")([x, skip]) if shortcut else x
 
 
-def improved_cnn(input_shape=(150, 150, 3), *, total_steps=None, seed=None, leave_out=()):
+def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None, leave_out=()):
     """A better network for 2,000 photos, trained from scratch on a CPU budget.
 
     Augmentation layers inside the model, batch normalization, residual stages, global
     average pooling instead of Flatten+Dense, dropout, AdamW with weight decay, label
-    smoothing, a cosine learning-rate schedule that reaches its floor after
-    ``total_steps`` training steps (set it to epochs x steps per epoch; None: 3,000 steps)
-    and, for a planned run (``total_steps`` given), an average of the weights over its last
-    tenth (the optimizer's ``use_ema``), which the model holds once ``fit`` ends.
-    ``leave_out`` names choices of :data:`ABLATIONS` to build the
+    smoothing and a cosine learning-rate schedule that reaches its floor after
+    ``total_steps`` training steps (set it to epochs x steps per epoch). ``leave_out`` names choices of :data:`ABLATIONS` to build the
     network without, for measuring what each is worth (``IMPROVEMENTS``).
     """
     unknown = sorted(set(leave_out) - set(ABLATIONS))
     if unknown:
-        raise CatDogKitError(f"improved_cnn cannot leave out {', '.join(map(repr, unknown))}: "
-                             f"choose from {', '.join(map(repr, ABLATIONS))}")
+        raise CatDogKitError(_("improved_cnn cannot leave out {unknown}: choose from {choices}").format(
+            unknown=", ".join(map(repr, unknown)), choices=", ".join(map(repr, ABLATIONS))))
     normalize = "batch normalization" not in leave_out
     regularize = "dropout, weight decay, label smoothing" not in leave_out
     photo = keras.Input(shape=input_shape, name="photo")
@@ -200,21 +196,15 @@ def improved_cnn(input_shape=(150, 150, 3), *, total_steps=None, seed=None, leav
 
 
 def _improved_optimizer(total_steps, leave_out):
-    planned, total_steps = total_steps is not None, total_steps or 3000
     if "cosine learning-rate schedule" in leave_out:
-        rate = 1e-3  # Adam's usual constant rate: 2e-3 without a warm-up diverges early
+        rate = 1e-3  # Keras's default rate for Adam: what a plain recipe would use
     else:
         rate = keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=max(1, int(total_steps * 0.95)), alpha=0.01,
             warmup_target=2e-3, warmup_steps=max(1, int(total_steps * 0.05)))
-    # The average spans the last tenth of the plan (its momentum's window, 1 / (1 - m)
-    # steps); without a plan there is no knowing where training ends, so no average.
-    averaged = {}
-    if planned and "weight averaging" not in leave_out:
-        averaged = {"use_ema": True, "ema_momentum": max(0.0, 1 - 10 / total_steps)}
     if "dropout, weight decay, label smoothing" in leave_out:
-        return keras.optimizers.Adam(learning_rate=rate, **averaged)
-    return keras.optimizers.AdamW(learning_rate=rate, weight_decay=5e-4, **averaged)
+        return keras.optimizers.Adam(learning_rate=rate)
+    return keras.optimizers.AdamW(learning_rate=rate, weight_decay=5e-4)
 
 
 def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160, 3)):
@@ -226,7 +216,7 @@ def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160,
     :func:`fine_tune`.
     """
     if base != "mobilenet_v2":
-        raise CatDogKitError(f"unknown base {base!r}: use 'mobilenet_v2'")
+        raise CatDogKitError(_("unknown base {base!r}: use 'mobilenet_v2'").format(base=base))
     try:
         backbone = keras.applications.MobileNetV2(
             input_shape=input_shape, include_top=False, weights=weights)
@@ -234,9 +224,10 @@ def transfer_cnn(base="mobilenet_v2", weights="imagenet", input_shape=(160, 160,
         if weights is None:
             raise
         raise CatDogKitError(
-            f"could not fetch the {weights!r} weights for {base} ({type(error).__name__}: "
-            f"{error}). Connect to the internet (Colab can), or build it untrained with "
-            "weights=None.") from error
+            _("could not fetch the {weights!r} weights for {base} ({error_type}: "
+              "{error}). Connect to the internet (Colab can), or build it untrained with "
+              "weights=None.").format(weights=weights, base=base, error_type=type(error).__name__,
+                                      error=error)) from error
     backbone.trainable = False
     backbone.name = "base"
     photo = keras.Input(shape=input_shape, name="photo")
@@ -263,8 +254,8 @@ def fine_tune(model, n_layers=30, learning_rate=1e-5):
     try:
         backbone = model.get_layer("base")
     except ValueError:
-        raise CatDogKitError(f"model {model.name!r} has no layer named 'base': "
-                             "fine_tune() needs a model built by transfer_cnn()") from None
+        raise CatDogKitError(_("model {model!r} has no layer named 'base': "
+                               "fine_tune() needs a model built by transfer_cnn()").format(model=model.name)) from None
     backbone.trainable = True
     for i, layer in enumerate(backbone.layers):
         layer.trainable = (i >= len(backbone.layers) - n_layers
@@ -289,14 +280,15 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
     Introduced in lesson 03 (visualizing feature maps).
     """
     if name not in RECIPES:
-        raise CatDogKitError(f"unknown network {name!r}: use one of {', '.join(RECIPES)}")
+        raise CatDogKitError(_("unknown network {name!r}: use one of {choices}").format(
+            name=name, choices=", ".join(RECIPES)))
     if input_shape is None:
         size = RECIPES[name]["image_size"]
         input_shape = (size, size, 3)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if leave_out and name != "improved":
-        raise CatDogKitError(f"only the improved network has parts to leave out, not {name!r}")
+        raise CatDogKitError(_("only the improved network has parts to leave out, not {name!r}").format(name=name))
     if name == "original":
         return original_cnn(input_shape)
     if name == "class-augmented":
@@ -320,20 +312,21 @@ def load_model(path, *, announce=print):
     path = Path(path).expanduser()
     if path.is_dir():
         if not (path / MODEL_FILE).is_file():
-            raise CatDogKitError(f"{path} holds no trained model (no {MODEL_FILE}): train one "
-                                 "with `catdogkit train --out`, or finish that training")
+            raise CatDogKitError(_("{path} holds no trained model (no {model_file}): train one "
+                                   "with `catdogkit train --out`, or finish that training").format(
+                path=path, model_file=MODEL_FILE))
         path = path / MODEL_FILE
     if not path.exists():
-        raise CatDogKitError(f"no model at {path}: give a .keras or .h5 file or a training folder")
+        raise CatDogKitError(_("no model at {path}: give a .keras or .h5 file or a training folder").format(path=path))
     if path.suffix in (".h5", ".hdf5"):
         return _load_hdf5(path, announce)
     if not zipfile.is_zipfile(path):
-        raise CatDogKitError(f"{path} is not a Keras model (.keras files are zip archives)")
+        raise CatDogKitError(_("{path} is not a Keras model (.keras files are zip archives)").format(path=path))
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # corrupt archive, unknown layers, wrong Keras: all unusable input
-        raise CatDogKitError(f"{path} could not be loaded as a Keras model "
-                             f"({type(error).__name__}: {error})") from error
+        raise CatDogKitError(_("{path} could not be loaded as a Keras model ({error_type}: {error})").format(
+            path=path, error_type=type(error).__name__, error=error)) from error
 
 
 def _load_hdf5(path, announce):
@@ -344,11 +337,13 @@ def _load_hdf5(path, announce):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # not HDF5 at all, a weights-only file, layers Keras 3 lacks
-        raise CatDogKitError(f"{path} could not be loaded as an HDF5 Keras model "
-                             f"({type(error).__name__}: {error}): save it again as .keras on "
-                             "the Keras that wrote it") from error
-    announce(f"Loaded {path.name} without its optimizer (today's Keras refused its training "
-             f"settings: {str(first).splitlines()[0][:120]}); compile it before training it further.")
+        raise CatDogKitError(_("{path} could not be loaded as an HDF5 Keras model "
+                               "({error_type}: {error}): save it again as .keras on "
+                               "the Keras that wrote it").format(
+            path=path, error_type=type(error).__name__, error=error)) from error
+    announce(_("Loaded {name} without its optimizer (today's Keras refused its training "
+               "settings: {refusal}); compile it before training it further.").format(
+        name=path.name, refusal=str(first).splitlines()[0][:120]))
     return model
 
 

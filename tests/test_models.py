@@ -130,14 +130,6 @@ def test_build_sizes_the_improved_schedule_from_epochs_and_steps():
     assert schedule.decay_steps + schedule.warmup_steps == pytest.approx(200, abs=1)
 
 
-def test_a_planned_improved_run_averages_its_last_tenth_of_weights():
-    planned = models.build("improved", (64, 64, 3), epochs=10, steps_per_epoch=20)
-    assert planned.optimizer.use_ema
-    assert 1 / (1 - planned.optimizer.ema_momentum) == pytest.approx(20)  # 200 steps / 10
-    # Without a plan nobody knows where training ends, so there is nothing to average.
-    assert not models.improved_cnn((64, 64, 3)).optimizer.use_ema
-
-
 def test_the_improved_network_without_each_choice_drops_just_that_choice():
     def names(*leave_out):
         return {layer.name for layer in models.improved_cnn((64, 64, 3), total_steps=100,
@@ -149,9 +141,8 @@ def test_the_improved_network_without_each_choice_drops_just_that_choice():
     assert "flatten" in names("global average pooling") and "flatten" not in full
     assert "dropout" not in names("dropout, weight decay, label smoothing")
     plain = models.improved_cnn((64, 64, 3), total_steps=100, leave_out=(
-        "dropout, weight decay, label smoothing", "cosine learning-rate schedule",
-        "weight averaging"))
-    assert type(plain.optimizer) is keras.optimizers.Adam and not plain.optimizer.use_ema
+        "dropout, weight decay, label smoothing", "cosine learning-rate schedule"))
+    assert type(plain.optimizer) is keras.optimizers.Adam
     assert float(plain.optimizer.learning_rate) == pytest.approx(1e-3)
     assert plain.loss.get_config()["label_smoothing"] == 0
     assert set(models.ABLATIONS) <= set(models.IMPROVEMENTS)
