@@ -125,3 +125,35 @@ def format_percent(fraction, decimals=1):
     """A fraction 0..1 as a percentage: ``85.3%`` in English, ``85,3 %`` in Spanish."""
     number = format_number(fraction * 100, decimals)
     return f"{number}{_NO_BREAK_SPACE}%" if language() == "es" else f"{number}%"
+
+
+def _filled(template, values, write_number):
+    """``template`` filled with ``values``, whole numbers written by ``write_number``."""
+    return template.format(**{name: write_number(value) if type(value) is int else value
+                              for name, value in values.items()})
+
+
+class StoredMessage(str):
+    """Words kept before they are shown (the data check's cache): English, with template and values.
+
+    The string itself is the English text, filled in, so code that searches or prints it
+    keeps working; :meth:`shown` gives it in the language in use when it is shown, which a
+    text cached already filled in could not be (the catalogue has the template, not the
+    filled-in text). Several parts are shown joined by ``"; "``; :attr:`parts`
+    (``[[template, values], …]``) is what a cache keeps, :meth:`from_parts` reads it back.
+    """
+
+    def __new__(cls, template, **values):
+        return cls.from_parts([[template, values]])
+
+    @classmethod
+    def from_parts(cls, parts):
+        parts = [[template, dict(values)] for template, values in parts]
+        english = "; ".join(_filled(template, values, "{:,}".format) for template, values in parts)
+        message = str.__new__(cls, english)
+        message.parts = parts
+        return message
+
+    def shown(self):
+        """The message in the current language, numbers in its style."""
+        return "; ".join(_filled(_(template), values, format_number) for template, values in self.parts)

@@ -1,4 +1,5 @@
 """catdogkit.i18n: the kit's own words and numbers in Spanish, English staying the default."""
+import io
 import json
 import os
 import subprocess
@@ -91,6 +92,10 @@ def test_the_compiled_catalogue_is_the_po_file_and_covers_every_marked_message()
         "catdogkit.mo is stale: run python -m catdogkit_dev.translate messages")
 
 
+#: A str.format placeholder, with its conversion and format spec (``{name}``, ``{layer!r}``).
+PLACEHOLDER = r"\{\w*(?:![rsa])?(?::[^{}]*)?\}"
+
+
 def test_every_translation_keeps_the_placeholders_of_its_message():
     import re
 
@@ -103,8 +108,8 @@ def test_every_translation_keeps_the_placeholders_of_its_message():
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
-        wanted = set(re.findall(r"\{\w*\}", ids[0]))
-        wrong += [ids[0] for text in strings if set(re.findall(r"\{\w*\}", text)) != wanted]
+        wanted = set(re.findall(PLACEHOLDER, ids[0]))
+        wrong += [ids[0] for text in strings if set(re.findall(PLACEHOLDER, text)) != wanted]
     assert not wrong, f"translations that lose or add a {{placeholder}}: {wrong}"
 
 
@@ -232,3 +237,97 @@ def test_the_migration_table_explains_in_spanish_and_keeps_keras_words(spanish):
     assert rows[0]["why"].startswith("Keras 3 sacó los generadores de NumPy de keras.preprocessing")
     assert [row["now"] for row in rows] == ["funciona", "aviso: `input_shape` is deprecated"]
     assert rows[0]["new"] == call["new"], "code stays code"
+
+
+#: Modules whose every error and announced line a student reads must go through _().
+FULLY_TRANSLATED = sorted({*(str(p.relative_to(REPO)) for p in (REPO / "catdogkit" / "visualize").glob("*.py")),
+                           "catdogkit/training.py", "catdogkit/models.py", "catdogkit/data/checks.py",
+                           "catdogkit/widgets/filters.py"})
+
+
+@pytest.mark.parametrize("relative", FULLY_TRANSLATED)
+def test_every_error_and_announcement_of_these_modules_is_translated(relative):
+    """A CatDogKitError or announce() given literal text (or an f-string) would stay English."""
+    import ast
+
+    wrong = []
+    for node in ast.walk(ast.parse((REPO / relative).read_text(encoding="utf-8"))):
+        name = isinstance(node, ast.Call) and getattr(node.func, "id", None)
+        if name in ("CatDogKitError", "announce", "print") and node.args and (
+                isinstance(node.args[0], ast.JoinedStr)
+                or isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            wrong.append(node.lineno)
+    assert not wrong, f"{relative}: pass these lines' text through _('...').format(...): {wrong}"
+
+
+def test_errors_of_the_views_training_and_networks_speak_spanish(english, monkeypatch):
+    from catdogkit import models, training
+    from catdogkit.visualize.basics import conv_output_size
+    from catdogkit.visualize.layers import as_batch
+
+    monkeypatch.setenv(i18n.LANG_ENV, "es")
+    with pytest.raises(CatDogKitError, match=r"un núcleo \(kernel\) de 5 píxeles no cabe en 3 píxeles"):
+        conv_output_size(3, 5)
+    with pytest.raises(CatDogKitError, match="una foto debe ser una matriz numérica"):
+        as_batch(None, np.array([["a"]]))
+    with pytest.raises(CatDogKitError, match="modelo de lección desconocido 'bigger'"):
+        training.lesson_model("bigger")
+    with pytest.raises(CatDogKitError, match="red desconocida 'bigger': usa una de original"):
+        models.build("bigger")
+
+
+def _odd_photos(root):
+    """One truncated JPEG and one photo over a (lowered) pixel limit, in one class folder."""
+    folder = root / "gatos"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (200, 100), (120, 80, 40)).save(folder / "grande.jpg")
+    whole = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 200, 90)).save(whole, "JPEG")
+    (folder / "cortada.jpg").write_bytes(whole.getvalue()[:300])
+    return root
+
+
+def test_cached_check_reasons_are_translated_when_shown_with_their_numbers(english, tmp_path, monkeypatch):
+    """The check cache keeps a reason's template and values: a report made in English then
+    read from the cache in Spanish is Spanish, its number written the Spanish way."""
+    from catdogkit.data import checks
+
+    monkeypatch.setattr(checks, "MAX_PIXELS", 12345)
+    root = _odd_photos(tmp_path / "fotos")
+    english_reasons = {path.name: reason for path, reason in checks.check_photos(root).unusable}
+    assert english_reasons["grande.jpg"].startswith("200x100 pixels is over the 12,345-pixel limit")
+    assert english_reasons["cortada.jpg"].startswith("truncated or corrupt image data (")
+    monkeypatch.setattr(checks, "inspect_photo", lambda path: pytest.fail("the cache was not used"))
+    i18n.set_language("es")
+    report = checks.check_photos(root)
+    shown = {path.name: reason.shown() for path, reason in report.unusable}
+    assert shown["grande.jpg"].startswith("200x100 píxeles supera el límite de 12.345 píxeles")
+    assert shown["cortada.jpg"].startswith("datos de imagen truncados o dañados (")
+    assert "supera el límite de 12.345 píxeles" in report.summary()
+    assert "datos de imagen truncados" in report.as_dict()["unusable"][0]["reason"] + \
+        report.as_dict()["unusable"][1]["reason"]
+
+
+def test_a_check_cache_of_the_old_format_is_checked_again(english, tmp_path):
+    """Version 1 kept English text filled in; such entries are recomputed, not shown as they are."""
+    from catdogkit.data import checks
+
+    root = _odd_photos(tmp_path / "fotos")
+    stamps = {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in (root / "gatos").iterdir()}
+    checks._cache_file(root).parent.mkdir(parents=True, exist_ok=True)
+    checks._cache_file(root).write_text(json.dumps({"version": 1, "files": {
+        path: stamp + ["an old English reason", False, ""] for path, stamp in stamps.items()}}))
+    i18n.set_language("es")
+    reasons = [reason.shown() for _path, reason in checks.check_photos(root).unusable]
+    assert reasons == [r for r in reasons if "old English" not in r] and any("truncados" in r for r in reasons)
+
+
+def test_a_converted_photo_notes_both_changes_in_spanish(english, tmp_path):
+    from catdogkit.data import checks
+
+    path = tmp_path / "gris.jpg"
+    Image.new("L", (16, 16), 90).save(path, "PNG")
+    note = checks.inspect_photo(path).note
+    assert note == "L converted to RGB; PNG named .jpg"
+    i18n.set_language("es")
+    assert note.shown() == "L convertido a RGB; PNG con extensión .jpg"

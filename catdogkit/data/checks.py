@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catdogkit.data.layouts import detect_layout
 from catdogkit.files import write_text_atomically
-from catdogkit.i18n import _, _N_
+from catdogkit.i18n import StoredMessage, _, _N_
 from catdogkit.runtime import cache_dir
 
 # Far above any real photo (Kaggle's largest is about 0.5 MP) and far below what
@@ -27,9 +27,10 @@ MAX_PIXELS = 40_000_000
 # What TensorFlow's decode_image reads itself; everything else goes through Pillow.
 _TF_NATIVE = {("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "L"),
               ("PNG", "RGBA"), ("PNG", "LA"), ("PNG", "P")}
-_CACHE_VERSION = 1
+# 2: reasons and notes are kept as templates and values (i18n.StoredMessage), not English text.
+_CACHE_VERSION = 2
 # Signatures of files that are not photos Pillow can read, for a reason a person understands
-# (kept in English in the check cache; the report translates them).
+# (kept as templates in the check cache; the report translates them when shown).
 _SIGNATURES = (
     (b"ftypheic", _N_("an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG")),
     (b"ftypheix", _N_("an HEIC photo (iPhone format), which cannot be decoded here: convert it to JPEG")),
@@ -47,9 +48,9 @@ _SIGNATURES = (
 class Verdict:
     """One file's check (lesson 01): ``reason`` is None when usable; ``convert`` when Pillow must decode it."""
 
-    reason: str = None
+    reason: StoredMessage = None
     convert: bool = False
-    note: str = ""
+    note: StoredMessage = ""
 
 
 @dataclass
@@ -100,8 +101,8 @@ class CheckReport:
         return {
             "root": str(self.root), "layout": self.layout, "made_split": self.made_split,
             "usable": self.usable, "classes": self.classes, "splits": self.splits,
-            "unusable": [{"path": str(p), "reason": r} for p, r in self.unusable],
-            "converted": [{"path": str(p), "note": n} for p, n in self.converted],
+            "unusable": [{"path": str(p), "reason": r.shown()} for p, r in self.unusable],
+            "converted": [{"path": str(p), "note": n.shown()} for p, n in self.converted],
             "hidden": self.hidden, "ignored": [str(p) for p in self.ignored],
             "problems": self.problems, "exit_code": self.exit_code,
         }
@@ -119,7 +120,7 @@ class CheckReport:
             hidden=self.hidden)
             + (_(", other files ignored: {n}").format(n=len(self.ignored))
                if self.ignored else ""))
-        lines += [_("  unusable: {path} — {reason}").format(path=p, reason=_(r)) for p, r in self.unusable]
+        lines += [_("  unusable: {path} — {reason}").format(path=p, reason=r.shown()) for p, r in self.unusable]
         lines += [_("  PROBLEM: {problem}").format(problem=problem) for problem in self.problems]
         return "\n".join(lines)
 
@@ -127,19 +128,19 @@ class CheckReport:
 def _not_an_image(head):
     for signature, reason in _SIGNATURES:
         if signature in head[:64]:
-            return reason
+            return StoredMessage(reason)
     try:
         head.decode("utf-8")
-        return _N_("a text file with a photo's name, not an image")
+        return StoredMessage(_N_("a text file with a photo's name, not an image"))
     except UnicodeDecodeError:
-        return _N_("not an image in any format Pillow or TensorFlow can decode")
+        return StoredMessage(_N_("not an image in any format Pillow or TensorFlow can decode"))
 
 
 def inspect_photo(path):
     """Open one file read-only and decide whether the network can use it."""
     path = Path(path)
     if path.stat().st_size == 0:
-        return Verdict(_N_("empty file (0 bytes)"))
+        return Verdict(StoredMessage(_N_("empty file (0 bytes)")))
     with open(path, "rb") as handle:
         head = handle.read(64)
     try:
@@ -148,26 +149,31 @@ def inspect_photo(path):
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    return Verdict(f"{width}x{height} pixels is over the {MAX_PIXELS:,}-pixel limit "
-                                   "(a decompression bomb or a scan): resize it")
+                    return Verdict(StoredMessage(
+                        _N_("{width}x{height} pixels is over the {limit}-pixel limit "
+                            "(a decompression bomb or a scan): resize it"),
+                        width=str(width), height=str(height), limit=MAX_PIXELS))
                 image.load()
                 return _usable(image, path)
     except Image.DecompressionBombError:
-        return Verdict(f"far over the {MAX_PIXELS:,}-pixel limit (a decompression bomb): not opened")
+        return Verdict(StoredMessage(
+            _N_("far over the {limit}-pixel limit (a decompression bomb): not opened"), limit=MAX_PIXELS))
     except UnidentifiedImageError:
         return Verdict(_not_an_image(head))
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        return Verdict(f"truncated or corrupt image data ({error})")
+        return Verdict(StoredMessage(_N_("truncated or corrupt image data ({detail})"), detail=str(error)))
 
 
 def _usable(image, path):
     kind = (image.format, image.mode)
     notes = []
     if image.mode not in ("RGB",):
-        notes.append(f"{image.mode} converted to RGB")
+        notes.append([_N_("{mode} converted to RGB"), {"mode": image.mode}])
     if image.format and path.suffix.lower().lstrip(".") not in _suffixes(image.format):
-        notes.append(f"{image.format} named {path.suffix}")
-    return Verdict(None, convert=kind not in _TF_NATIVE, note="; ".join(notes))
+        notes.append([_N_("{image_format} named {suffix}"),
+                      {"image_format": image.format, "suffix": path.suffix}])
+    note = StoredMessage.from_parts(notes) if notes else ""
+    return Verdict(None, convert=kind not in _TF_NATIVE, note=note)
 
 
 def _suffixes(image_format):
@@ -207,10 +213,17 @@ def _inspect_all(root, paths):
     # Pillow releases the GIL while decoding, so threads check photos in parallel.
     with ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as pool:
         for path, verdict in zip(todo, pool.map(inspect_photo, todo)):
-            entries[str(path)] = stamps[path] + [verdict.reason, verdict.convert, verdict.note]
+            entries[str(path)] = stamps[path] + [verdict.reason and verdict.reason.parts, verdict.convert,
+                                                 verdict.note and verdict.note.parts]
     if todo:
         _save_cache(root, entries)
-    return {path: Verdict(*entries[str(path)][2:]) for path in paths}
+    return {path: _from_cache(*entries[str(path)][2:]) for path in paths}
+
+
+def _from_cache(reason, convert, note):
+    """A cache entry's verdict: its reason and note made again from their templates and values."""
+    return Verdict(reason and StoredMessage.from_parts(reason), convert,
+                   note and StoredMessage.from_parts(note))
 
 
 def check_photos(root, *, seed=0):

@@ -70,7 +70,7 @@ def load_photo(path_or_bytes, image_size=150):
     verdict = inspect_photo(path)
     if verdict.reason:
         raise CatDogKitError(_("Cannot use {path}: {reason}. Choose another photo.").format(
-            path=path, reason=_(verdict.reason)))
+            path=path, reason=verdict.reason.shown()))
     return _to_rgb(Image.open(path), image_size)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 from catdogkit.visualize.layers import activation_model, as_batch, check_layer
 from catdogkit.visualize.selectivity import _field
 
@@ -21,13 +22,15 @@ def conv_output_size(size, kernel, padding="valid", stride=1):
     Introduced in lesson 03 (feature maps).
     """
     if padding not in ("valid", "same"):
-        raise CatDogKitError(f"padding must be 'valid' or 'same', got {padding!r}")
+        raise CatDogKitError(_("padding must be 'valid' or 'same', got {padding!r}").format(padding=padding))
     if kernel < 1 or stride < 1 or size < 1:
-        raise CatDogKitError(f"size, kernel and stride must be >= 1, got {size}, {kernel}, {stride}")
+        raise CatDogKitError(_("size, kernel and stride must be >= 1, got {size}, {kernel}, {stride}").format(
+            size=size, kernel=kernel, stride=stride))
     if padding == "same":
         return -(-size // stride)
     if kernel > size:
-        raise CatDogKitError(f"a {kernel}-pixel kernel does not fit in {size} pixels without padding")
+        raise CatDogKitError(_("a {kernel}-pixel kernel does not fit in {size} pixels without padding").format(
+            kernel=kernel, size=size))
     return (size - kernel) // stride + 1
 
 
@@ -50,7 +53,8 @@ def convolution_at(model, photo, layer, row, col, channel):
     conv = model.get_layer(layer)
     check_layer(model, layer, "conv")
     if tuple(conv.strides) != (1, 1) or tuple(conv.dilation_rate) != (1, 1):
-        raise CatDogKitError(f"convolution_at follows stride-1 layers; {layer!r} has stride {conv.strides}")
+        raise CatDogKitError(_("convolution_at follows stride-1 layers; {layer!r} has stride {stride}").format(
+            layer=layer, stride=conv.strides))
     unpadded = layer_input(model, photo, layer)
     inputs = unpadded
     kernel = np.asarray(conv.kernel)
@@ -60,8 +64,9 @@ def convolution_at(model, photo, layer, row, col, channel):
         inputs = np.pad(inputs, ((k // 2, k - 1 - k // 2), (k // 2, k - 1 - k // 2), (0, 0)))
     rows, cols = inputs.shape[0] - k + 1, inputs.shape[1] - k + 1
     if not (0 <= row < rows and 0 <= col < cols and 0 <= channel < conv.filters):
-        raise CatDogKitError(f"{layer!r} has {rows} x {cols} positions and {conv.filters} filters; "
-                             f"got row {row}, column {col}, filter {channel}")
+        raise CatDogKitError(_("{layer!r} has {rows} x {cols} positions and {filters} filters; "
+                               "got row {row}, column {col}, filter {channel}").format(
+            layer=layer, rows=rows, cols=cols, filters=conv.filters, row=row, col=col, channel=channel))
     patch = inputs[row:row + k, col:col + k]
     products = patch * kernel[..., channel]
     total = float(products.sum())

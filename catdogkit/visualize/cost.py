@@ -11,6 +11,7 @@ import time
 import keras
 import numpy as np
 
+from catdogkit import i18n
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize.layers import as_batch, layer_table
 
@@ -53,7 +54,7 @@ def photos_per_second(model, photos, repeats=3):
     """
     batch = as_batch(model, photos)
     if repeats < 1:
-        raise CatDogKitError(f"repeats must be at least 1, got {repeats}")
+        raise CatDogKitError(i18n._("repeats must be at least 1, got {repeats}").format(repeats=repeats))
     model.predict_on_batch(batch)
     best = float("inf")
     for _ in range(repeats):

@@ -6,6 +6,7 @@ import numpy as np
 
 from catdogkit.data.arrays import labelled_batches
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.layers import check_layer, layer_table
@@ -25,14 +26,14 @@ def head_parameter_cost(model, units=None):
     table = layer_table(model)
     spatial = [i for i, (_n, kind, _s) in enumerate(table) if kind in ("conv", "spatial")]
     if not spatial:
-        raise CatDogKitError(f"{model.name} has no layer with feature maps")
+        raise CatDogKitError(_("{model} has no layer with feature maps").format(model=model.name))
     last = spatial[-1]
     h, w, c = table[last][2]
     if units is None:
         dense = [shape[0] for _n, kind, shape in table[last + 1:] if kind == "dense"]
         if not dense:
-            raise CatDogKitError(f"{model.name} has no Dense layer after {table[last][0]!r}: "
-                                 "pass units=")
+            raise CatDogKitError(_("{model} has no Dense layer after {layer!r}: pass units=").format(
+                model=model.name, layer=table[last][0]))
         units = dense[0]
     flatten_dense = (h * w * c + 1) * units
     global_pooling = (c + 1) * units
@@ -78,7 +79,8 @@ def class_means(activations, labels, n_classes=2):
     activations = np.asarray(activations, dtype=np.float32)
     labels = np.asarray(labels).reshape(-1).astype(int)
     if len(activations) != len(labels):
-        raise CatDogKitError(f"{len(activations)} activations but {len(labels)} labels")
+        raise CatDogKitError(_("{activations} activations but {labels} labels").format(
+            activations=len(activations), labels=len(labels)))
     means = np.zeros((n_classes, activations.shape[1]), np.float32)
     for c in range(n_classes):
         if np.any(labels == c):
@@ -97,7 +99,7 @@ def pca_2d(features):
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
-        raise CatDogKitError(f"PCA needs a 2-D array of at least 2 rows, got shape {x.shape}")
+        raise CatDogKitError(_("PCA needs a 2-D array of at least 2 rows, got shape {shape}").format(shape=x.shape))
     x = x - x.mean(axis=0)
     # SVD of the centred data gives the principal axes without forming the D x D covariance.
     _u, s, vt = np.linalg.svd(x, full_matrices=False)
@@ -127,7 +129,7 @@ def class_separation(points, labels):
     labels = np.asarray(labels).reshape(-1).astype(int)
     a, b = points[labels == 0], points[labels == 1]
     if len(a) < 2 or len(b) < 2:
-        raise CatDogKitError("class_separation needs at least 2 points of each class")
+        raise CatDogKitError(_("class_separation needs at least 2 points of each class"))
     direction = b.mean(axis=0) - a.mean(axis=0)
     norm = np.linalg.norm(direction)
     if norm == 0:

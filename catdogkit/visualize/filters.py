@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 from catdogkit.visualize.render import scale_each
 from catdogkit.visualize.layers import activation_model, check_layer, input_size, layer_names
@@ -71,9 +72,10 @@ def first_layer_patches(model, layer=None):
     kernels = kernel_weights(model, layer)
     if kernels.shape[2] != 3:
         raise CatDogKitError(
-            f"layer {layer!r} sees {kernels.shape[2]} input channels, not the photo's 3 "
-            f"colours: only the first conv layer ({layer_names(model, 'conv')[0]!r}) "
-            "can be shown as RGB patches; use kernel_weights() for the others")
+            _("layer {layer!r} sees {channels} input channels, not the photo's 3 "
+              "colours: only the first conv layer ({first!r}) "
+              "can be shown as RGB patches; use kernel_weights() for the others").format(
+                layer=layer, channels=kernels.shape[2], first=layer_names(model, "conv")[0]))
     return scale_each(np.transpose(kernels, (3, 0, 1, 2)))
 
 
@@ -131,7 +133,8 @@ def _consumers(model, layer):
 def _filters(channels, filters, layer):
     chosen = np.arange(channels) if filters is None else np.asarray(filters, dtype=int).reshape(-1)
     if len(chosen) == 0 or chosen.min() < 0 or chosen.max() >= channels:
-        raise CatDogKitError(f"layer {layer!r} has filters 0..{channels - 1}; got {chosen.tolist()}")
+        raise CatDogKitError(_("layer {layer!r} has filters 0..{last}; got {chosen}").format(
+            layer=layer, last=channels - 1, chosen=chosen.tolist()))
     return chosen
 
 
@@ -265,7 +268,7 @@ def octave_sizes(size, octaves):
     ``OCTAVE_SCALE`` times the one before, e.g. ``[49, 86, 150]`` for 150 and 3.
     """
     if octaves < 1:
-        raise CatDogKitError(f"an octave schedule needs at least one canvas, not {octaves}")
+        raise CatDogKitError(_("an octave schedule needs at least one canvas, not {octaves}").format(octaves=octaves))
     return [max(1, round(size / OCTAVE_SCALE ** (octaves - 1 - k))) for k in range(octaves)]
 
 
@@ -279,13 +282,13 @@ def scaled_steps(first):
 def _schedule(steps, size, ascent):
     steps = (steps,) if np.ndim(steps) == 0 else tuple(steps)
     if not steps or any(not float(n).is_integer() or n < 0 for n in steps):
-        raise CatDogKitError(f"steps must be a number of steps, or one per canvas (e.g. "
-                             f"{STEPS}), each 0 or more; got {steps!r}")
+        raise CatDogKitError(_("steps must be a number of steps, or one per canvas (e.g. "
+                               "{example}), each 0 or more; got {steps!r}").format(example=STEPS, steps=steps))
     sizes = octave_sizes(size, len(steps))
     if not ascent.resizable:
         if size != ascent.fixed[0]:
-            raise CatDogKitError("this model only takes photos of its own input size; "
-                                 "leave size unset")
+            raise CatDogKitError(_("this model only takes photos of its own input size; "
+                                   "leave size unset"))
         return [(size, int(n)) for n in steps]  # every octave on the model's own size
     smallest = _smallest_canvas(ascent, size)
     return [(max(s, smallest), int(n)) for s, n in zip(sizes, steps)]

@@ -5,6 +5,7 @@ Introduced in lesson 07 (the improved model).
 import numpy as np
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 
 def _labels_and_predictions(labels, scores, threshold):
@@ -24,7 +25,7 @@ def confusion_matrix(labels, scores, threshold=0.5, n_classes=2):
     """
     labels, _scores, predicted = _labels_and_predictions(labels, scores, threshold)
     if labels.min(initial=0) < 0 or max(labels.max(initial=0), predicted.max(initial=0)) >= n_classes:
-        raise CatDogKitError(f"labels and predictions must lie in 0..{n_classes - 1}")
+        raise CatDogKitError(_("labels and predictions must lie in 0..{last}").format(last=n_classes - 1))
     matrix = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(matrix, (labels, predicted), 1)
     return matrix

@@ -38,7 +38,7 @@ def _axes(ax, n=1, figsize=(6, 4)):
         return fig, list(axes)
     axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
     if len(axes) != n:
-        raise CatDogKitError(f"this plot draws on {n} axes; got {len(axes)}")
+        raise CatDogKitError(_("this plot draws on {n} axes; got {given}").format(n=n, given=len(axes)))
     return axes[0].figure, axes
 
 
@@ -68,7 +68,7 @@ def plot_feature_maps(maps, channels=None, *, ax=None, title=None, ncols=None, c
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
-        raise CatDogKitError(f"feature maps must be (h, w, channels), got shape {maps.shape}")
+        raise CatDogKitError(_("feature maps must be (h, w, channels), got shape {shape}").format(shape=maps.shape))
     channels = list(range(maps.shape[-1]) if channels is None else channels)
     fig, (axis,) = _axes(ax, 1, (7, 7))
     _draw_tiles(axis, np.moveaxis(maps[..., channels], -1, 0), [str(c) for c in channels],
@@ -127,7 +127,7 @@ def plot_images(images, titles=None, *, ax=None, ncols=None, title=None):
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise CatDogKitError(f"images must be (N, H, W, 3), got shape {images.shape}")
+        raise CatDogKitError(_("images must be (N, H, W, 3), got shape {shape}").format(shape=images.shape))
     if images.max(initial=0) > 1.0:
         images = images / 255.0
     fig, (axis,) = _axes(ax, 1, (8, 8))

@@ -10,6 +10,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 
 
 def scale_each(images):
@@ -32,7 +33,8 @@ def scale_together(*maps):
     """
     stack = np.stack([np.asarray(m, dtype=np.float32) for m in maps])
     if stack.ndim != 4:
-        raise CatDogKitError(f"scale_together needs feature maps (h, w, channels), got {stack.shape[1:]}")
+        raise CatDogKitError(_("scale_together needs feature maps (h, w, channels), got {shape}").format(
+            shape=stack.shape[1:]))
     # Zero stays the darkest colour of a ReLU map: a weak answer must not look like a strong one.
     low = np.minimum(stack.min(axis=(0, 1, 2), keepdims=True), 0.0)
     span = stack.max(axis=(0, 1, 2), keepdims=True) - low
@@ -48,7 +50,8 @@ def tile(images, ncols=None, pad=1, normalize=False):
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim not in (3, 4) or len(images) == 0:
-        raise CatDogKitError(f"tile needs images (N, h, w) or (N, h, w, 3), got shape {images.shape}")
+        raise CatDogKitError(_("tile needs images (N, h, w) or (N, h, w, 3), got shape {shape}").format(
+            shape=images.shape))
     if normalize:
         images = scale_each(images)
     n, h, w = images.shape[:3]
@@ -72,7 +75,7 @@ def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=2
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
-        raise CatDogKitError(f"feature maps must be (h, w, channels), got shape {maps.shape}")
+        raise CatDogKitError(_("feature maps must be (h, w, channels), got shape {shape}").format(shape=maps.shape))
     channels = list(range(maps.shape[-1]) if channels is None else channels)
     tiles = np.moveaxis(maps[..., channels], -1, 0)
     mosaic = tile(tiles, ncols, max(1, maps.shape[0] // 16), normalize=True)

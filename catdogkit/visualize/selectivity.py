@@ -13,6 +13,7 @@ import numpy as np
 
 from catdogkit.data.arrays import labelled_batches
 from catdogkit.errors import CatDogKitError
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 from catdogkit.visualize.activations import layer_outputs
 from catdogkit.visualize.layers import check_layer, layer_names
@@ -47,7 +48,7 @@ def _field(model, layer):
             stride *= int((getattr(current, "strides", None) or (1, 1))[0])
         if name == layer:
             return size, stride, start
-    raise CatDogKitError(f"layer {layer!r} comes after the last layer with feature maps")
+    raise CatDogKitError(_("layer {layer!r} comes after the last layer with feature maps").format(layer=layer))
 
 
 def _pairs(photos, labels):
@@ -85,7 +86,7 @@ def channel_selectivity(model, photos, layer, labels=None):
     means, classes = remember("channel_means", lambda: _channel_means(model, photos, labels, layer),
                               model, photos, labels, layer)
     if set(np.unique(classes)) - {0, 1} or len(np.unique(classes)) < 2:
-        raise CatDogKitError("channel_selectivity needs photos of both classes (labels 0 and 1)")
+        raise CatDogKitError(_("channel_selectivity needs photos of both classes (labels 0 and 1)"))
     per_class = [means[classes == k] for k in (0, 1)]
     mean = np.stack([m.mean(axis=0) for m in per_class]).astype(np.float32)
     std = np.stack([m.std(axis=0) for m in per_class]).astype(np.float32)
@@ -117,8 +118,8 @@ def top_patches(model, photos, layer, channel, k=8, labels=None):
     """
     check_layer(model, layer, "spatial")
     if not 0 <= channel < model.get_layer(layer).output.shape[-1]:
-        raise CatDogKitError(f"layer {layer!r} has {model.get_layer(layer).output.shape[-1]} "
-                             f"channels; channel {channel} does not exist")
+        raise CatDogKitError(_("layer {layer!r} has {channels} channels; channel {channel} does not exist").format(
+            layer=layer, channels=model.get_layer(layer).output.shape[-1], channel=channel))
     return remember("top_patches", lambda: _top_patches(model, photos, layer, channel, k, labels),
                     model, photos, labels, layer, channel, k)
 
@@ -142,7 +143,7 @@ def _top_patches(model, photos, layer, channel, k, labels):
         strength, indices, where, kept = strength[best], indices[best], where[best], kept[best]
         seen += len(batch)
     if not seen:
-        raise CatDogKitError("top_patches needs at least one photo")
+        raise CatDogKitError(_("top_patches needs at least one photo"))
     size, stride, first = _field(model, layer)
     patches = [_cut(photo, position, size, stride, first) for photo, position in zip(kept, where)]
     return np.stack(patches).astype(np.float32), strength.astype(np.float32), indices

@@ -5,7 +5,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib import colormaps
 
-from catdogkit.i18n import _
+from catdogkit.i18n import _, format_number
 from catdogkit.visualize.filters import (
     STEPS, filter_patterns, first_layer_patches, kernel_weights, pattern_layer, scaled_steps,
     signed_kernels)
@@ -109,7 +109,8 @@ class FilterExplorer(Explorer):
         patterns, scores = self._patterns[key]
         set_png(self.image, plot_filter_patterns(patterns, chosen))
         measured = pattern_layer(self.model, self.layer.value)
-        after = f" (measured after {measured})" if measured != self.layer.value else ""
-        self.info.value = (f"{self.layer.value}{after}: patterns of filters "
-                           f"{chosen[0]}-{chosen[-1]}, mean activation reached "
-                           f"{float(np.mean(scores)):.3g}")
+        after = _(" (measured after {layer})").format(layer=measured) if measured != self.layer.value else ""
+        self.info.value = _("{layer}{after}: patterns of filters {first}-{last}, mean activation "
+                            "reached {reached}").format(
+            layer=self.layer.value, after=after, first=chosen[0], last=chosen[-1],
+            reached=format_number(float(np.mean(scores)), 3))
