@@ -19,7 +19,7 @@ def test_an_ablation_runs_the_full_recipe_first_then_one_run_per_choice(accuracy
     runs = accuracy.ablation_runs(64, 12)
     assert list(runs) == ["full recipe", *models.ABLATIONS, "smaller photos"]
     assert runs["full recipe"] == {}
-    assert runs["weight averaging"] == {"leave_out": ("weight averaging",)}
+    assert runs["residual stages"] == {"leave_out": ("residual stages",)}
     # Undoing "smaller photos" means the class's larger photos for the same CPU time.
     assert runs["smaller photos"] == {"size": 86, "epochs": 7}
     assert set(runs) - {"full recipe"} == set(models.IMPROVEMENTS)
@@ -36,13 +36,13 @@ def test_an_ablation_of_chosen_choices_keeps_their_order_and_names_an_unknown_on
 def test_an_ablation_run_reports_each_choice_against_the_full_recipe(accuracy, tiny_sample, tmp_path,
                                                                      capsys):
     accuracy.main(["--data", str(tiny_sample), "--ablations", "--seeds", "1",
-                   "--ablate", "weight averaging", "--improved-size", "48",
+                   "--ablate", "cosine learning-rate schedule", "--improved-size", "48",
                    "--improved-epochs", "1", "--out", str(tmp_path)])
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     ablations = report["ablations"]
-    assert list(ablations) == ["full recipe", "weight averaging"]
+    assert list(ablations) == ["full recipe", "cosine learning-rate schedule"]
     assert ablations["full recipe"]["validation_change"] == 0
-    without = ablations["weight averaging"]
+    without = ablations["cosine learning-rate schedule"]
     assert without["validation_change"] == pytest.approx(
         ablations["full recipe"]["validation"]["mean"] - without["validation"]["mean"])
     assert 0 <= without["validation"]["mean"] <= 1 and without["image_size"] == 48
