@@ -81,6 +81,19 @@ def test_setup_in_colab_offers_drive_but_never_mounts_it_by_itself(fake_colab, m
     assert "Run the cells below again" in started.message.value
 
 
+def test_setup_with_drive_mounted_says_the_lesson_models_and_views_are_kept_there(
+        fake_colab, monkeypatch, tmp_path, tiny_sample):
+    from catdogkit import runtime
+
+    monkeypatch.setattr(runtime, "DRIVE", tmp_path / "MyDrive")
+    assert "kept in your Drive" not in lesson.setup("03_feature_maps", data=tiny_sample,
+                                                    show=False).message.value
+    (tmp_path / "MyDrive").mkdir()
+    message = lesson.setup("03_feature_maps", data=tiny_sample, show=False).message.value
+    assert "kept in your Drive" in message and str(tmp_path / "MyDrive" / "catdogkit") in message
+    assert not (tmp_path / "MyDrive" / "catdogkit").exists(), "saying so must not create the folder"
+
+
 def test_a_failing_drive_shows_its_message_in_the_widget(fake_colab, monkeypatch):
     from catdogkit import data
 
