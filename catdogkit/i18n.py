@@ -34,8 +34,11 @@ def _normalise(lang):
     """``"es"``, ``"es_ES.UTF-8"`` or ``"ES"`` → ``"es"``; a clear error for an unknown language."""
     code = str(lang).strip().replace("-", "_").split("_")[0].split(".")[0].lower()
     if code not in LANGUAGES:
+        # Both languages: whoever mistyped the language may read either.
         raise CatDogKitError(f"The kit speaks {' and '.join(LANGUAGES)}, not {lang!r}: "
-                             f"use lang=\"es\" (or {LANG_ENV}=es) for Spanish, \"en\" for English.")
+                             f"use lang=\"es\" (or {LANG_ENV}=es) for Spanish, \"en\" for English. "
+                             f"/ El kit habla {' y '.join(LANGUAGES)}, no {lang!r}: usa lang=\"es\" "
+                             f"(o {LANG_ENV}=es) para español, \"en\" para inglés.")
     return code
 
 

@@ -216,11 +216,12 @@ def test_no_message_is_marked_for_translation_as_an_f_string():
 
 def test_every_improvement_lesson_07_shows_has_its_spanish(english):
     """Checked on the table itself, so an entry added or reworded without its translation fails here."""
-    from catdogkit import models
+    from catdogkit import measured
 
     spanish = i18n.translations("es")
-    untranslated = [text for entry in models.IMPROVEMENTS.items() for text in entry
-                    if spanish.gettext(text) == text]
+    texts = [text for entry in measured.IMPROVEMENTS.items() for text in entry]
+    texts += [measured.ABLATION_BUDGET] + [rung[key] for rung in measured.LADDER for key in ("rung", "how")]
+    untranslated = [text for text in texts if spanish.gettext(text) == text]
     assert not untranslated, ("mark them with _N_ and translate them in catdogkit.po "
                               f"(python -m catdogkit_dev.translate messages): {untranslated}")
     i18n.set_language("es")
@@ -331,3 +332,8 @@ def test_a_converted_photo_notes_both_changes_in_spanish(english, tmp_path):
     assert note == "L converted to RGB; PNG named .jpg"
     i18n.set_language("es")
     assert note.shown() == "L convertido a RGB; PNG con extensión .jpg"
+
+
+def test_an_unknown_language_is_refused_in_both_languages():
+    with pytest.raises(CatDogKitError, match=r"not 'fr'.*/ El kit habla en y es, no 'fr'"):
+        i18n.set_language("fr")
