@@ -12,7 +12,7 @@ own, and the same figure on a shared one. It prints validation and, when the fol
 test/ split, test accuracy (plain and flip-averaged), training time and parameter count;
 mean ± std over seeds at the end. The last line is one JSON object.
 
-``--ablations`` measures ``catdogkit.models.IMPROVEMENTS`` instead: the improved network
+``--ablations`` measures ``catdogkit.measured.IMPROVEMENTS`` instead: the improved network
 as the recipe builds it, then once without each of ``models.ABLATIONS``, and once with
 "smaller photos" undone (photos 150/112 times larger, epochs cut by the pixel ratio so
 the run costs the same); each run's validation accuracy and its difference from the full

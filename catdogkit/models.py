@@ -15,7 +15,7 @@ from keras import layers
 from catdogkit.constants import CLASS_NETWORK_PARAMS
 from catdogkit.data.pipeline import augmentation
 from catdogkit.errors import CatDogKitError
-from catdogkit.i18n import _, _N_
+from catdogkit.i18n import _
 from catdogkit.viewcache import remember
 
 ORIGINAL_PARAMS = CLASS_NETWORK_PARAMS
@@ -33,33 +33,6 @@ RECIPES = {
     "improved": {"epochs": 36, "image_size": 112, "cache": True},
     "transfer": {"epochs": 10, "image_size": 160, "cache": False},
 }
-
-# improved_cnn's choices, each with the figure behind it (docs/benchmarks.md, "Accuracy").
-# "Measured" figures come from this kit's runs; the others are published results this kit
-# relies on but had no CPU time to re-measure. Lesson 07 shows this table; every entry is
-# marked for the Spanish catalogue (_N_) and translated where it is shown (i18n._).
-IMPROVEMENTS = {
-    _N_("augmentation layers"): _N_("flips, small turns and zooms inside the model: the class network "
-                                    "went from ~71 % to ~82 % validation with augmentation and dropout "
-                                    "(Keras book, 1st ed.; not re-measured here)"),
-    _N_("batch normalization"): _N_("every convolution normalised, momentum 0.9 (measured: with 0.99 "
-                                    "the 80-photo sample stayed at 50 % validation while training "
-                                    "reached 82 %: the running statistics lagged)"),
-    _N_("residual stages"): _N_("shortcuts around each pair of convolutions, as in the 90.8 % "
-                                "mini-Xception trained from scratch on these 2,000 photos (Keras book, "
-                                "3rd ed.; not re-measured here)"),
-    _N_("global average pooling"): _N_("instead of Flatten + Dense 512: 1.23 M parameters instead of "
-                                       "3.45 M (measured), so less to overfit on 2,000 photos"),
-    _N_("smaller photos"): _N_("112-128 px instead of 150: training runs 49 images/s at 128 px and "
-                               "31 at 160 px on 2 cores (measured), so the budget buys more epochs"),
-    _N_("dropout, weight decay, label smoothing"): _N_("0.3 dropout, AdamW weight decay 5e-4, labels "
-                                                       "0.05/0.95: standard regularisers for a small "
-                                                       "data set (not ablated here)"),
-    _N_("cosine learning-rate schedule"): _N_("warm-up to 2e-3 then down to 2e-5 at the last planned "
-                                              "step: a budgeted run ends at a low rate instead of "
-                                              "stopping mid-stride (not ablated here)"),
-}
-
 
 def original_cnn(input_shape=(150, 150, 3)):
     """The class-manual network, written with Keras 3 functional layers.
@@ -126,7 +99,8 @@ IMPROVED_AUGMENTATION = {"rotation": 0.05, "shift": 0, "zoom": (-0.2, 0.1)}
 
 
 #: What :func:`improved_cnn` can leave out (``leave_out=``), each one a row of
-#: ``IMPROVEMENTS``: the ablations behind its figures (``benchmarks/accuracy.py --leave-out``).
+#: ``catdogkit.measured.IMPROVEMENTS``: the ablations behind its figures
+#: (``benchmarks/accuracy.py --ablations``).
 #: "smaller photos" is not a layer but the recipe's image size, so it is not here.
 ABLATIONS = ("augmentation layers", "batch normalization", "residual stages",
              "global average pooling", "dropout, weight decay, label smoothing",
@@ -156,7 +130,7 @@ def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None, leav
     average pooling instead of Flatten+Dense, dropout, AdamW with weight decay, label
     smoothing and a cosine learning-rate schedule that reaches its floor after
     ``total_steps`` training steps (set it to epochs x steps per epoch). ``leave_out`` names choices of :data:`ABLATIONS` to build the
-    network without, for measuring what each is worth (``IMPROVEMENTS``).
+    network without, for measuring what each is worth (``catdogkit.measured``).
     """
     unknown = sorted(set(leave_out) - set(ABLATIONS))
     if unknown:

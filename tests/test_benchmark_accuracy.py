@@ -1,10 +1,10 @@
-"""benchmarks/accuracy.py: the ablation plan behind models.IMPROVEMENTS, and one real run of it."""
+"""benchmarks/accuracy.py: the ablation plan behind measured.IMPROVEMENTS, and one real run of it."""
 import importlib.util
 import json
 
 import pytest
 
-from catdogkit import models
+from catdogkit import measured, models
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_an_ablation_runs_the_full_recipe_first_then_one_run_per_choice(accuracy
     assert runs["residual stages"] == {"leave_out": ("residual stages",)}
     # Undoing "smaller photos" means the class's larger photos for the same CPU time.
     assert runs["smaller photos"] == {"size": 86, "epochs": 7}
-    assert set(runs) - {"full recipe"} == set(models.IMPROVEMENTS)
+    assert set(runs) - {"full recipe"} == set(measured.IMPROVEMENTS)
 
 
 def test_an_ablation_of_chosen_choices_keeps_their_order_and_names_an_unknown_one(accuracy):

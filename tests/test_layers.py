@@ -16,7 +16,7 @@ LAYERS = {
              "catdogkit.files", "catdogkit.runtime", "catdogkit.errors", "catdogkit.i18n",
              "catdogkit.viewcache"],
     "models": ["catdogkit.models"],
-    "training": ["catdogkit.training", "catdogkit.checkpoints"],
+    "training": ["catdogkit.training", "catdogkit.checkpoints", "catdogkit.measured"],
     "visualize": ["catdogkit.visualize"],
     "widgets": ["catdogkit.widgets"],
     "lessons/course": ["catdogkit.lesson", "catdogkit.course", "catdogkit.grading",

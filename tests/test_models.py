@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from catdogkit import models  # noqa: E402
+from catdogkit import measured, models  # noqa: E402
 from catdogkit.errors import CatDogKitError  # noqa: E402
 
 
@@ -145,7 +145,7 @@ def test_the_improved_network_without_each_choice_drops_just_that_choice():
     assert type(plain.optimizer) is keras.optimizers.Adam
     assert float(plain.optimizer.learning_rate) == pytest.approx(1e-3)
     assert plain.loss.get_config()["label_smoothing"] == 0
-    assert set(models.ABLATIONS) <= set(models.IMPROVEMENTS)
+    assert set(models.ABLATIONS) <= set(measured.IMPROVEMENTS)
     with pytest.raises(CatDogKitError, match="cannot leave out 'dropout'"):
         models.improved_cnn((64, 64, 3), leave_out=("dropout",))
     with pytest.raises(CatDogKitError, match="only the improved network"):
