@@ -159,11 +159,11 @@ def ablations(args, out):
                              leave_out=change.get("leave_out", ()), label=f"without {choice}")
             table.setdefault(choice, []).append(result)
     report = {}
+    full = summary(table["full recipe"], "validation")["mean"]
     for choice, results in table.items():
         report[choice] = {key: summary(results, key) for key in
                           ("validation", "validation_flip", "train_minutes", "epochs")}
         report[choice]["image_size"] = results[0]["image_size"]
-        full = summary(table["full recipe"], "validation")["mean"]
         report[choice]["validation_change"] = full - report[choice]["validation"]["mean"]
         print(f"without {choice:40} validation {100 * report[choice]['validation']['mean']:.1f} % "
               f"(the full recipe {100 * report[choice]['validation_change']:+.1f} points)", flush=True)

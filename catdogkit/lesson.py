@@ -224,7 +224,7 @@ def _describe(lesson, notes):
     if lesson.environment == "colab" and getattr(source, "source", "") != "drive":
         lines.append(_("To use the real cats-and-dogs photos, click the button: it mounts your "
                        "Google Drive and keeps one copy of the photos there for next time."))
-    if runtime.in_colab() and runtime.DRIVE.is_dir():
+    if runtime.drive_mounted():
         lines.append(_("With Google Drive mounted, the lesson networks and the views computed from "
                        "them are kept in your Drive ({folder}), so your next session reuses them.")
                      .format(folder=f"<code>{html.escape(str(runtime.DRIVE / 'catdogkit'))}</code>"))

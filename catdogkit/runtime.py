@@ -49,6 +49,11 @@ def cache_dir(*parts):
     return path
 
 
+def drive_mounted():
+    """True in Colab once the student's Google Drive is mounted (:data:`DRIVE` exists)."""
+    return in_colab() and DRIVE.is_dir()
+
+
 def drive_dir(*parts):
     """``catdogkit/<parts>`` in the student's Google Drive, created, when Drive is mounted in
     Colab; else ``None``.
@@ -58,7 +63,7 @@ def drive_dir(*parts):
     computing it again. Nothing mounts Drive here: the student asks for it
     (:func:`catdogkit.data.use_drive`, the set-up cell's button).
     """
-    if not (in_colab() and DRIVE.is_dir()):
+    if not drive_mounted():
         return None
     path = DRIVE.joinpath("catdogkit", *parts)
     path.mkdir(parents=True, exist_ok=True)

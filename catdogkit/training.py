@@ -287,7 +287,7 @@ def lesson_model(name="original", data=None, *, epochs=None, image_size=150, see
     root = Path(data)
     epochs = LESSON_EPOCHS[name] if epochs is None else int(epochs)
     folder = lesson_models_dir(f"{name}-{_data_key(root)}-e{epochs}-s{image_size}-seed{seed}")
-    on_drive = runtime.drive_dir("models") is not None
+    on_drive = runtime.drive_mounted()
     where = _("your Google Drive, for every later session") if on_drive else _("the cache")
     if _finished(folder, epochs):
         if on_drive:
