@@ -54,7 +54,7 @@ def png_bytes(colour, size=(40, 30)):
 
 def decoded(image_widget):
     assert image_widget.value, "no picture was produced"
-    return np.asarray(Image.open(io.BytesIO(image_widget.value)))
+    return np.asarray(Image.open(io.BytesIO(image_widget.value)).convert("RGB"))
 
 
 @pytest.fixture(scope="module")

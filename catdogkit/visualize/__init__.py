@@ -27,7 +27,7 @@ from catdogkit.visualize.outcomes import confusion_matrix, misclassified
 from catdogkit.visualize.selectivity import (
     channel_selectivity, most_selective, receptive_field, top_patches)
 from catdogkit.visualize.render import (
-    colour_tiles, deprocess, image_png, scale_each, scale_together, tile)
+    colour_tiles, colour_tiles_png, deprocess, image_png, scale_each, scale_together, tile)
 from catdogkit.visualize.plots import (
     figure_png, plot_all_feature_maps, plot_confusion_matrix, plot_dense_units,
     plot_feature_maps, plot_filter_patterns, plot_grad_cam, plot_images, plot_kernels,
@@ -40,7 +40,7 @@ __all__ = [
     "layer_costs", "photos_per_second", "relative_change", "shifted", "unit_box",
     "without_pooling",
     "class_means",
-    "class_separation", "colour_tiles", "confusion_matrix", "default_cam_layer", "dense_activations",
+    "class_separation", "colour_tiles", "colour_tiles_png", "confusion_matrix", "default_cam_layer", "dense_activations",
     "deprocess", "feature_maps", "figure_png", "filter_patterns", "first_layer_patches",
     "grad_cam", "head_parameter_cost", "image_png", "input_size", "kernel_weights", "layer_names",
     "layer_outputs", "layer_statistics", "layer_table", "misclassified", "most_selective",

