@@ -1,12 +1,13 @@
 """Where the networks look, measured: Grad-CAM against the sample's known animal masks.
 
-    .venv/bin/python benchmarks/gradcam.py [--limit 400] [--layer NETWORK=LAYER ...]
+    .venv/bin/python benchmarks/gradcam.py [--limit 400] [--layer NETWORK=LAYER ...] [--plain]
 
 The embedded sample draws every photo itself, so it knows where the animal (head with its
 ears, whiskers and ink line, neck and shoulders) is. For each validation photo of the
 lesson sample this computes the Grad-CAM map of the true class (the kit's ``grad_cam`` on
-``default_cam_layer``: the last convolution wider than 1x1, once activated), resized to
-the photo, and reports, for the two trained lesson networks and an untrained control of
+``default_cam_layer``: the last convolution wider than 1x1, once activated; averaged over
+quarter-cell shifts of the photo, or with ``--plain`` the plain map at the layer's
+resolution), resized to the photo, and reports, for the two trained lesson networks and an untrained control of
 each:
 
 - ``pointing``: the fraction of photos whose map peaks on the animal (and, in
@@ -41,6 +42,7 @@ from PIL import Image  # noqa: E402
 from catdogkit import models, sample, training  # noqa: E402
 from catdogkit.visualize import default_cam_layer, grad_cam  # noqa: E402
 from catdogkit.visualize.heatmaps import activated_layer  # noqa: E402
+from catdogkit.visualize.layers import layer_graph  # noqa: E402
 
 
 def validation_photos(root, limit):
@@ -65,11 +67,13 @@ def distance_to(mask, point):
     return float(np.sqrt(((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min()))
 
 
-def measure(model, photos, layer=None):
+def measure(model, photos, layer=None, shifted=True):
     hits, near, inside, blank, labels = [], [], [], 0, []
+    read = activated_layer(model, layer or default_cam_layer(model))
+    cells = layer_graph(model)[1][read][1].shape[1]  # the layer's map, not the finer shifted one
     for photo, mask, label in photos:
         labels.append(label)
-        cam = grad_cam(model, photo, layer, class_index=label)
+        cam = grad_cam(model, photo, layer, class_index=label, shifted=shifted)
         big = tf.image.resize(cam[..., None], mask.shape).numpy()[..., 0]
         if big.max() <= 0:
             blank += 1
@@ -79,7 +83,7 @@ def measure(model, photos, layer=None):
             continue
         peak = np.unravel_index(np.argmax(big), big.shape)
         hits.append(bool(mask[peak]))
-        near.append(distance_to(mask, peak) < mask.shape[0] / cam.shape[0] / 2)
+        near.append(distance_to(mask, peak) < mask.shape[0] / cells / 2)
         inside.append(float(big[mask].sum() / big.sum()))
     hits, labels = np.array(hits), np.array(labels)
     by_class = {name: round(float(hits[labels == c].mean()), 3)
@@ -87,7 +91,7 @@ def measure(model, photos, layer=None):
     return {"pointing": round(float(hits.mean()), 3), "pointing_by_class": by_class,
             "pointing_within_half_cell": round(float(np.mean(near)), 3),
             "energy_inside": round(float(np.mean(inside)), 3), "blank": blank,
-            "layer": activated_layer(model, layer or default_cam_layer(model))}
+            "layer": read}
 
 
 def main(argv=None):
@@ -95,6 +99,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=400, help="validation photos (default: all 400)")
     parser.add_argument("--layer", action="append", default=[], metavar="NETWORK=LAYER",
                         help="read another layer of a network, e.g. improved=head_relu")
+    parser.add_argument("--plain", action="store_true",
+                        help="Grad-CAM without the quarter-cell shifts (the map of the layer alone)")
     args = parser.parse_args(argv)
     chosen = dict(item.split("=", 1) for item in args.layer)
     started = time.perf_counter()
@@ -104,7 +110,8 @@ def main(argv=None):
                 "improved": training.lesson_model("improved", root)}
     for name in list(networks):
         networks[f"untrained_{name}"] = models.build(name, networks[name].input_shape[1:], seed=0)
-    results = {name: measure(net, photos, chosen.get(name)) for name, net in networks.items()}
+    results = {name: measure(net, photos, chosen.get(name), shifted=not args.plain)
+               for name, net in networks.items()}
     for name, figures in results.items():
         print(f"{name} ({figures['layer']}): pointing {figures['pointing']:.2f} "
               f"{figures['pointing_by_class']}, energy inside {figures['energy_inside']:.2f}, "
@@ -113,6 +120,7 @@ def main(argv=None):
         "benchmark": "gradcam",
         "machine": f"{platform.node()} {os.cpu_count()} CPUs",
         "photos": len(photos),
+        "shifted": not args.plain,
         "area": round(float(np.mean([mask.mean() for _p, mask, _l in photos])), 3),
         "pointing": {"original": results["original"]["pointing"],
                      "improved": results["improved"]["pointing"],

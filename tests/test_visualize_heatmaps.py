@@ -2,12 +2,13 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import layers
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.visualize import default_cam_layer, grad_cam, overlay, plot_grad_cam
 from catdogkit.visualize.heatmaps import activated_layer
-from catdogkit_dev.tiny_models import corner_cnn
+from catdogkit_dev.tiny_models import conv_stack, corner_cnn
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +74,21 @@ def test_the_default_layer_is_the_last_full_convolution_read_once_activated():
     for class_index in (0, 1):
         np.testing.assert_allclose(grad_cam(model, photo, class_index=class_index),
                                    grad_cam(model, photo, "conv_full_relu", class_index=class_index))
+
+
+def test_the_shifted_map_is_the_mean_of_plain_maps_of_the_photo_moved_a_quarter_cell():
+    model = conv_stack(48, filters=(4, 8, 8), pool_last=False)  # conv3: 8x8 cells of 6 px
+    photo = np.random.default_rng(2).uniform(0, 255, (48, 48, 3)).astype("float32")
+    class_index = next(c for c in (1, 0) if grad_cam(model, photo, class_index=c, shifted=False).max() > 0)
+    plain = grad_cam(model, photo, class_index=class_index, shifted=False)
+    heat = grad_cam(model, photo, class_index=class_index)
+    assert plain.shape == (8, 8) and heat.shape == (48, 48) and heat.max() == pytest.approx(1.0)
+    maps = []
+    for dy in (-2, 2):  # a quarter of 6 px, rounded
+        for dx in (-2, 2):
+            moved = np.pad(photo, ((2, 2), (2, 2), (0, 0)), mode="edge")[2 - dy:50 - dy, 2 - dx:50 - dx]
+            cam = grad_cam(model, moved, class_index=class_index, shifted=False)
+            big = tf.image.resize(cam[..., None], (48, 48)).numpy()[..., 0]
+            maps.append(np.pad(big, 2, mode="edge")[2 + dy:50 + dy, 2 + dx:50 + dx])
+    mean = np.mean(maps, axis=0)
+    np.testing.assert_allclose(heat, mean / mean.max(), atol=1e-5)
