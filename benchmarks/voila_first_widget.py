@@ -40,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
 
+from catdogkit import course  # noqa: E402
 from catdogkit import serve as serve_module  # noqa: E402
 from catdogkit import training  # noqa: E402
 from catdogkit_dev import browser as bs  # noqa: E402
@@ -52,7 +53,7 @@ CONCURRENT_TARGET_S = 30.0
 
 def lesson_names():
     return sorted(p.stem for p in (REPO / "lessons").glob("*.ipynb")
-                  if serve_module.LESSON_PATTERN.match(p.name))
+                  if course.LESSON_PATTERN.match(p.name))
 
 
 def view(browser, server, name, timeout, *, own_kernel):

@@ -8,9 +8,11 @@ and :data:`BRANCH`. The "Open in Colab" badges and the install line of every les
 are made from them; a test checks that the notebooks say the same.
 """
 import os
+import re
+from pathlib import Path
 
 from catdogkit.errors import CatDogKitError
-from catdogkit.i18n import _
+from catdogkit.i18n import _, translations
 
 #: GitHub owner/name of the repository that holds the lessons (the one place it is written).
 REPOSITORY = "catdogkit/catdogkit"
@@ -28,6 +30,9 @@ LESSONS = (
     ("06_convnet_filters", "Visualizing convnet filters"),
     ("07_improved_model", "The improved model"),
 )
+
+#: A lesson notebook: two digits, an underscore, a name.
+LESSON_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
@@ -135,3 +140,41 @@ def label(name):
     """A lesson's heading, e.g. ``"Lesson 03 · Visualizing feature maps"``."""
     number = name.split("_", 1)[0]
     return f"Lesson {number} · {dict(LESSONS)[name]}"
+
+
+def notebook_title(path, lang="en"):
+    """The title the index shows for a notebook: the course's title for a lesson
+    (:func:`lesson_title`, in ``lang``), else the notebook's first
+    Markdown heading without its "Lesson NN ·" prefix, else the file name."""
+    import nbformat  # comes with Voila; `catdogkit --help` must not need it
+
+    path = Path(path)
+    if path.stem in dict(LESSONS):
+        return translations(lang).gettext(lesson_title(path.stem))
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError, nbformat.reader.NotJSONError):
+        notebook = nbformat.v4.new_notebook()
+    for cell in notebook.cells[:6]:
+        heading = _first_heading(cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            return heading
+    return path.stem[3:].replace("_", " ").capitalize()
+
+
+def _first_heading(markdown):
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("#"):
+            title = line.strip().strip("#").strip()
+            title = re.sub(r"^Lesson \d+\s*·\s*", "", title)
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # a link keeps its text
+            return re.sub(r"[*_`]|<[^>]+>", "", title).strip() or None
+    return None
+
+
+def lesson_titles(lessons_dir, lang="en"):
+    """``[(file name, title), …]`` for the lesson notebooks (``NN_name.ipynb``) of the folder
+    ``lessons_dir``, in order, titled in ``lang`` (the index page of ``catdogkit serve``)."""
+    folder = Path(lessons_dir)
+    return [(path.name, notebook_title(path, lang))
+            for path in sorted(folder.glob("*.ipynb")) if LESSON_PATTERN.match(path.name)]

@@ -31,7 +31,7 @@ import sys
 import threading
 from pathlib import Path
 
-from catdogkit import course, i18n, runtime
+from catdogkit import course, i18n, kernel_forks, runtime
 from catdogkit.constants import DATA_ENV, TF_LOG_SWITCHES
 from catdogkit.errors import CatDogKitError
 
@@ -45,8 +45,6 @@ CONFIG_NAME = "voila.json"
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_templates"
 TEMPLATE_NAME = "catdogkit"
 INDEX_HEADING = "catdogkit: how a convolutional network tells cats from dogs"
-#: A lesson notebook: two digits, an underscore, a name.
-LESSON_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 #: Pre-heated kernels (Voila's kernel pools, which have already run the lesson) per lesson
 #: by default: a visitor gets a page whose widgets are live at once instead of waiting
 #: 6-23 s while the lesson runs; the pool refills in the background. Each kernel holds
@@ -201,10 +199,10 @@ def index_settings(lessons_dir):
     settings = {f"{TEMPLATE_NAME}.heading": INDEX_HEADING,
                 f"{TEMPLATE_NAME}.subheading": "pick a lesson and use its controls; "
                                                "start with 00 and go in order."}
-    titles = list(lesson_titles(lessons_dir))
+    titles = list(course.lesson_titles(lessons_dir))
     for lang, folder in translated_folders(lessons_dir):
         settings[f"{TEMPLATE_NAME}.folder.{folder.name}"] = FOLDER_LABELS.get(lang, lang)
-        titles += [(f"{folder.name}/{name}", title) for name, title in lesson_titles(folder, lang)]
+        titles += [(f"{folder.name}/{name}", title) for name, title in course.lesson_titles(folder, lang)]
     for path, title in titles:
         if "=" not in path:  # the option splits at the first "="; such a file keeps its name
             settings[f"{TEMPLATE_NAME}.title.{path}"] = title
@@ -253,48 +251,6 @@ def page_url(host, port, notebook=None):
 
 
 # ---------------------------------------------------------------------------
-# The index page (Voila's tree page, with the catdogkit template)
-
-
-def notebook_title(path, lang="en"):
-    """The title the index shows for a notebook: the course's title for a lesson
-    (:func:`catdogkit.course.lesson_title`, in ``lang``), else the notebook's first
-    Markdown heading without its "Lesson NN ·" prefix, else the file name."""
-    import nbformat  # comes with Voila; `catdogkit --help` must not need it
-
-    path = Path(path)
-    if path.stem in dict(course.LESSONS):
-        return i18n.translations(lang).gettext(course.lesson_title(path.stem))
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except (OSError, ValueError, nbformat.reader.NotJSONError):
-        notebook = nbformat.v4.new_notebook()
-    for cell in notebook.cells[:6]:
-        heading = _first_heading(cell.source) if cell.cell_type == "markdown" else None
-        if heading:
-            return heading
-    return path.stem[3:].replace("_", " ").capitalize()
-
-
-def _first_heading(markdown):
-    for line in markdown.splitlines():
-        if line.lstrip().startswith("#"):
-            title = line.strip().strip("#").strip()
-            title = re.sub(r"^Lesson \d+\s*·\s*", "", title)
-            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # a link keeps its text
-            return re.sub(r"[*_`]|<[^>]+>", "", title).strip() or None
-    return None
-
-
-def lesson_titles(lessons_dir=None, lang="en"):
-    """``[(file name, title), …]`` for the lesson notebooks (``NN_name.ipynb``), in order,
-    titled in ``lang``."""
-    folder = Path(lessons_dir) if lessons_dir is not None else find_lessons_dir()
-    return [(path.name, notebook_title(path, lang))
-            for path in sorted(folder.glob("*.ipynb")) if LESSON_PATTERN.match(path.name)]
-
-
-# ---------------------------------------------------------------------------
 # Starting the server
 
 
@@ -315,23 +271,43 @@ def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
 
 
 def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-          host=DEFAULT_HOST, announce=print, train_first=True, preheat=None):
+          host=DEFAULT_HOST, announce=print, train_first=True, preheat=None, fork_kernels=True):
     """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code.
 
     With ``train_first`` the lesson models are trained (once; cached) before the server
     starts, so no visitor's page trains on load. ``preheat`` kernels per lesson have run
-    it before anyone asks (None: :func:`default_preheat`).
+    it before anyone asks (None: :func:`default_preheat`). With ``fork_kernels`` every
+    page's kernel is a copy of one process that has imported TensorFlow
+    (:mod:`catdogkit.kernel_forks`).
     """
     chosen = preheat is None
     if chosen:
         preheat = default_preheat()
     command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
                                         lessons=lessons, host=host, preheat=preheat)
+    forks = kernel_forks.ForkServer(env).start() if fork_kernels else None
+    try:
+        return _serve(command, env, lessons_dir, forks, port=port, data=data, host=host,
+                      announce=announce, train_first=train_first, preheat=preheat, chosen=chosen)
+    finally:
+        if forks is not None:
+            forks.stop()
+
+
+def _serve(command, env, lessons_dir, forks, *, port, data, host, announce, train_first, preheat,
+           chosen):
     if train_first:
         from catdogkit import training  # TensorFlow takes seconds to import: only when training
 
         announce(i18n._("Training the lesson models once (cached: later starts skip this)..."))
         training.prepare_lessons(env.get(DATA_ENV))
+    if forks is not None and forks.wait_until_ready():
+        env = forks.env
+        announce(i18n._("Page kernels start as copies of one process that has already imported TensorFlow "
+                        "(--no-kernel-forks starts each one from scratch)."))
+    elif forks is not None:
+        announce(i18n._("The kernel fork server did not start, so each page's kernel starts from scratch "
+                        "(a few seconds slower)."))
     announce(i18n._("Serving the lessons in {folder}").format(folder=lessons_dir))
     if data is not None:
         announce(i18n._("Photos: {folder}").format(folder=env[DATA_ENV]))

@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 
 from catdogkit.errors import CatDogKitError
+from catdogkit.kernel_forks import ForkServer
 from catdogkit.serve import (
     DEFAULT_HOST, find_lessons_dir, free_port, page_url, prepare, translated_folders)
 
@@ -22,7 +23,7 @@ class VoilaServer:
     """
 
     def __init__(self, lessons_dir=None, *, port=None, data=None, preheat=0, extra_args=(),
-                 log_path=None, env=None, startup_timeout=60):
+                 log_path=None, env=None, startup_timeout=60, fork_kernels=True):
         self.host = DEFAULT_HOST
         self.port = port or free_port(self.host)
         self.lessons_dir = find_lessons_dir(lessons_dir)
@@ -32,6 +33,8 @@ class VoilaServer:
         self.log_path = Path(log_path) if log_path else None
         self.env_overrides = dict(env or {})
         self.startup_timeout = startup_timeout
+        self.fork_kernels = fork_kernels
+        self.forks = None
         self.process = None
         self._log = None
 
@@ -47,6 +50,10 @@ class VoilaServer:
                                             lessons=self.lessons_dir, host=self.host,
                                             preheat=self.preheat, extra_args=self.extra_args)
         env.update(self.env_overrides)
+        if self.fork_kernels:  # as `catdogkit serve` does
+            self.forks = ForkServer(env).start()
+            if self.forks.wait_until_ready():
+                env = self.forks.env
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "w", encoding="utf-8")
@@ -72,18 +79,19 @@ class VoilaServer:
             time.sleep(0.2)
 
     def kernel_processes(self):
-        """The kernel processes this server started (psutil objects)."""
+        """The kernel processes this server started (psutil objects): ordinary ones, and
+        the fork server's copies (their launchers, which only wait, left out)."""
         if self.process is None or self.process.poll() is not None:
             return []
-        try:
-            children = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
         kernels = []
-        for child in children:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if "ipykernel_launcher" in " ".join(child.cmdline()):
+                        kernels.append(child)
+        if self.forks is not None and self.forks.process.poll() is None:
             with contextlib.suppress(psutil.Error):
-                if "ipykernel_launcher" in " ".join(child.cmdline()):
-                    kernels.append(child)
+                kernels += psutil.Process(self.forks.process.pid).children()
         return kernels
 
     def pool_size(self):
@@ -158,6 +166,9 @@ class VoilaServer:
             with contextlib.suppress(Exception):
                 if kernel.is_running():
                     kernel.kill()
+        if self.forks is not None:
+            self.forks.stop()
+            self.forks = None
         if self._log:
             self._log.close()
             self._log = None

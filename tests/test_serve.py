@@ -11,6 +11,7 @@ import sys
 import nbformat
 import pytest
 
+from catdogkit import course, kernel_forks
 from catdogkit import serve as serve_module
 from catdogkit.cli import main
 from catdogkit.constants import MAX_UPLOAD_BYTES
@@ -83,7 +84,30 @@ def fake_popen(monkeypatch, prepared):
             return 0
 
     monkeypatch.setattr(serve_module.subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(serve_module.kernel_forks, "ForkServer", FakeForkServer)
+    FakeForkServer.made.clear()
     return calls
+
+
+class FakeForkServer:
+    """Stands in for the fork server (tests/test_kernel_forks.py runs the real one)."""
+    made = []
+
+    def __init__(self, env):
+        self.env = {**env, kernel_forks.SOCKET_ENV: "/fake/forks.sock"}
+        self.events = []
+        FakeForkServer.made.append(self)
+
+    def start(self):
+        self.events.append("start")
+        return self
+
+    def wait_until_ready(self):
+        self.events.append("ready")
+        return True
+
+    def stop(self):
+        self.events.append("stop")
 
 
 # --- errors: clear message, non-zero exit -------------------------------------------------
@@ -205,6 +229,28 @@ def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkey
     assert "run ahead" in out
 
 
+def test_page_kernels_are_forked_unless_asked_otherwise(lessons, monkeypatch, capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training"]) == 0
+    [forks] = FakeForkServer.made
+    assert forks.events == ["start", "ready", "stop"]  # stopped with the server
+    assert fake_popen[-1]["env"][kernel_forks.SOCKET_ENV] == "/fake/forks.sock"  # Voila's launchers find it
+    assert "copies of one process" in capsys.readouterr().out
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training",
+                 "--no-kernel-forks"]) == 0
+    assert len(FakeForkServer.made) == 1 and kernel_forks.SOCKET_ENV not in fake_popen[-1]["env"]
+
+
+def test_a_fork_server_that_never_gets_ready_leaves_ordinary_kernels(lessons, monkeypatch, capsys,
+                                                                     fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.setattr(FakeForkServer, "wait_until_ready", lambda self: False)
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training"]) == 0
+    assert kernel_forks.SOCKET_ENV not in fake_popen[-1]["env"]
+    assert "did not start" in capsys.readouterr().out
+    assert FakeForkServer.made[-1].events == ["start", "stop"]
+
+
 def _preheats(call):
     return any(arg.startswith(("--VoilaConfiguration.preheat", "--VoilaConfiguration.default_pool"))
                for arg in call["command"])
@@ -297,7 +343,7 @@ def test_broken_voila_json_is_reported_before_voila_starts(lessons, fake_popen):
 # --- the index page -----------------------------------------------------------------------
 
 def test_lesson_titles_come_from_the_first_heading(lessons):
-    assert serve_module.lesson_titles(lessons) == [
+    assert course.lesson_titles(lessons) == [
         ("00_first.ipynb", "The first lesson"),
         ("01_second.ipynb", "Second: layers here"),
         ("02_no_heading.ipynb", "No heading"),
@@ -317,7 +363,7 @@ def test_the_index_template_gets_the_titles(lessons, recwarn):
     assert settings["catdogkit.heading"] == serve_module.INDEX_HEADING
     titles = {key.removeprefix("catdogkit.title."): value for key, value in settings.items()
               if key.startswith("catdogkit.title.")}
-    assert titles == dict(serve_module.lesson_titles(lessons))
+    assert titles == dict(course.lesson_titles(lessons))
     assert not [w for w in recwarn if "extension_config" in str(w.message)]
     assert "scratch.ipynb" not in titles
     env = serve_module.build_env()
@@ -331,7 +377,7 @@ def test_the_index_template_gets_the_titles(lessons, recwarn):
 
 def test_every_real_lesson_has_its_course_title_once(repo):
     from catdogkit import course
-    titles = serve_module.lesson_titles(repo / "lessons")
+    titles = course.lesson_titles(repo / "lessons")
     assert titles == [(f"{name}.ipynb", course.lesson_title(name)) for name in course.lesson_names()]
 
 
@@ -349,7 +395,7 @@ def test_the_index_names_the_spanish_lessons_in_spanish_and_keeps_them_out_of_th
 
 def test_a_lesson_heading_loses_its_lesson_number_on_the_index(tmp_path):
     _notebook(tmp_path / "08_extra.ipynb", "# Lesson 08 · Something extra")
-    assert serve_module.lesson_titles(tmp_path) == [("08_extra.ipynb", "Something extra")]
+    assert course.lesson_titles(tmp_path) == [("08_extra.ipynb", "Something extra")]
 
 
 def test_serve_shows_errors_and_keeps_warnings_in_its_log(lessons, monkeypatch, capsys, fake_popen,

@@ -42,7 +42,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def lesson_names():
-    return sorted(p.stem for p in LESSONS.glob("*.ipynb") if serve_module.LESSON_PATTERN.match(p.name))
+    return sorted(p.stem for p in LESSONS.glob("*.ipynb") if course.LESSON_PATTERN.match(p.name))
 
 
 def _write_notebook(path, *sources):
@@ -519,7 +519,7 @@ def test_index_lists_every_lesson_by_title(lesson_server, browser):
     try:
         page.goto(lesson_server.url)
         shown = page.locator(".catdogkit-index .catdogkit-lesson-title").all_inner_texts()
-        assert shown == [title for _, title in serve_module.lesson_titles(LESSONS)]
+        assert shown == [title for _, title in course.lesson_titles(LESSONS)]
         assert shown == [course.lesson_title(name) for name in course.lesson_names()]
         assert not any(title.startswith("Lesson") for title in shown)  # "03 · Lesson 03 · …"
         entries = page.locator(".catdogkit-index .catdogkit-lesson").all_inner_texts()
@@ -540,7 +540,7 @@ def test_the_index_offers_the_spanish_lessons_by_their_spanish_titles(lesson_ser
         assert "catalogue" not in page.locator(".catdogkit-index").inner_text()
         page.goto(f"{lesson_server.url}voila/tree/es")
         shown = page.locator(".catdogkit-index .catdogkit-lesson-title").all_inner_texts()
-        assert shown == [title for _, title in serve_module.lesson_titles(LESSONS / "es", "es")]
+        assert shown == [title for _, title in course.lesson_titles(LESSONS / "es", "es")]
         assert "Visualizar mapas de características" in shown
         bs.screenshot(page, ARTIFACTS / "screenshots", "index-es")
     finally:

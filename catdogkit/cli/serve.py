@@ -24,6 +24,10 @@ def register(subparsers):
                                "is ready at once; each takes 0.6-1.5 GB of memory; 0 turns this "
                                "off (default {preheat} with at least {memory} GB of memory, "
                                "else 0)").format(preheat=DEFAULT_PREHEAT, memory=PREHEAT_MIN_MEMORY_GB))
+    parser.add_argument("--no-kernel-forks", action="store_true",
+                        help=_("start every page's kernel from scratch instead of as a copy of one "
+                               "process that has already imported TensorFlow (slower; a copy "
+                               "keeps the kit as it was when the server started)"))
     parser.set_defaults(run=run)
     return parser
 
@@ -31,4 +35,5 @@ def register(subparsers):
 def run(args):
     from catdogkit.serve import serve
     return serve(port=args.port, data=args.data, open_browser=not args.no_browser,
-                 train_first=not args.no_training, preheat=args.preheat)
+                 train_first=not args.no_training, preheat=args.preheat,
+                 fork_kernels=not args.no_kernel_forks)
