@@ -25,6 +25,10 @@ then ``--concurrent-views`` (10) simultaneous first views of ``--concurrent-less
 with the memory of every kernel while they are all open. Its JSON holds
 ``cold_first_widget_s`` and ``concurrent`` (``--concurrent-views 0``: the cold pages only).
 
+Kernels are forked from one process that has imported TensorFlow, as `catdogkit serve`
+does (``--no-kernel-forks``: each started from scratch); that process's own memory and
+CPU are reported beside the kernels', and each kernel's USS (the memory only it holds).
+
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
 """
@@ -36,6 +40,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
@@ -57,12 +63,13 @@ def lesson_names():
 
 
 def view(browser, server, name, timeout, *, own_kernel):
-    """One page view: seconds to the main widget, errors seen, the kernel's RSS and CPU.
+    """One page view: seconds to the main widget, errors seen, the kernel's RSS, CPU and USS.
 
-    ``own_kernel``: the page starts a kernel of its own (no pre-heating), whose RSS in MB
-    and CPU seconds are measured. A pre-heated page takes a kernel from the pool while the
-    pool starts its replacement, so there is no kernel of the page's own to measure: RSS
-    and CPU are None (see :func:`pool_memory`).
+    ``own_kernel``: the page starts a kernel of its own (no pre-heating), whose RSS in MB,
+    CPU seconds and USS in MB (the memory only it holds: a kernel forked from the fork
+    server shares the libraries' pages with it) are measured. A pre-heated page takes a
+    kernel from the pool while the pool starts its replacement, so there is no kernel of
+    the page's own to measure: those are None (see :func:`pool_memory`).
     """
     kernels_before = {p.pid for p in server.kernel_processes()} if own_kernel else set()
     page = bs.new_page(browser)
@@ -73,9 +80,10 @@ def view(browser, server, name, timeout, *, own_kernel):
         errors = bs.visible_errors(page)
         mine = [p for p in server.kernel_processes() if p.pid not in kernels_before] if own_kernel else []
         if not mine:
-            return seconds, errors, None, None
-        cpu = mine[0].cpu_times()
-        return seconds, errors, round(mine[0].memory_info().rss / 2 ** 20), round(cpu.user + cpu.system, 1)
+            return seconds, errors, None, None, None
+        cpu, memory = mine[0].cpu_times(), mine[0].memory_full_info()
+        return (seconds, errors, round(memory.rss / 2 ** 20), round(cpu.user + cpu.system, 1),
+                round(memory.uss / 2 ** 20))
     finally:
         try:
             page.goto("about:blank", timeout=10_000)  # Voila shuts the kernel down
@@ -140,14 +148,16 @@ def concurrent_views(server, name, views, timeout):
             outcomes = await asyncio.gather(*[
                 _concurrent_view(browser, server.page(f"{name}.ipynb"), bs.main_widget(name), timeout)
                 for _ in range(views)])
-            rss = sorted(round(p.memory_info().rss / 2 ** 20) for p in server.kernel_processes())
+            kernels = [p.memory_full_info() for p in server.kernel_processes()]
+            rss = sorted(round(m.rss / 2 ** 20) for m in kernels)
+            uss = sorted(round(m.uss / 2 ** 20) for m in kernels)
             for _seconds, _errors, (context, page) in outcomes:
                 await page.goto("about:blank")  # Voila shuts that kernel down
                 await context.close()
             await browser.close()
-            return outcomes, rss
+            return outcomes, rss, uss
 
-    outcomes, rss = asyncio.run(run())
+    outcomes, rss, uss = asyncio.run(run())
     seconds = [None if s is None else round(s, 2) for s, _e, _p in outcomes]
     rendered = [s for s, errors, _p in outcomes if s is not None and not errors]
     return {"lesson": name, "views": views, "rendered": len(rendered),
@@ -156,16 +166,27 @@ def concurrent_views(server, name, views, timeout):
             "within_30_s": len(rendered) == views and max(rendered) <= CONCURRENT_TARGET_S,
             "preheat": server.preheat,
             "kernel_rss_mb": {"each": rss, "total": sum(rss)},
+            "kernel_uss_mb": {"each": uss, "total": sum(uss)},
+            "fork_server": fork_server(server),
             "errors": [e for _s, errors, _p in outcomes for e in errors][:3]}
+
+
+def fork_server(server):
+    """The fork server's own RSS (MB) and CPU seconds, paid once for all kernels (None: none)."""
+    if server.forks is None or server.forks.process.poll() is not None:
+        return None
+    process = psutil.Process(server.forks.process.pid)
+    cpu = process.cpu_times()
+    return {"rss_mb": round(process.memory_info().rss / 2 ** 20), "cpu_s": round(cpu.user + cpu.system, 1)}
 
 
 def cold(args, names, cache):
     """Every lesson with no pre-heated kernel, then the concurrent views (see the docstring)."""
     from playwright.sync_api import sync_playwright
-    cold_s, cpu_s, rss_mb = {}, {}, {}
+    cold_s, cpu_s, rss_mb, uss_mb = {}, {}, {}, {}
     log = REPO / "test-artifacts" / "voila-benchmark-cold.log"
-    with VoilaServer(REPO / "lessons", log_path=log, preheat=0,
-                     env={"CATDOGKIT_CACHE": str(cache)}) as server, sync_playwright() as playwright:
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=0, env={"CATDOGKIT_CACHE": str(cache)},
+                     fork_kernels=args.forks) as server, sync_playwright() as playwright:
         browser = bs.launch(playwright)
         for name in names:
             view(browser, server, name, args.timeout, own_kernel=True)  # fills the view cache
@@ -174,18 +195,22 @@ def cold(args, names, cache):
             cold_s[name] = round(statistics.median(r[0] for r in runs), 2)
             rss_mb[name] = [r[2] for r in runs]
             cpu_s[name] = [r[3] for r in runs]
-            print(f"cold {name}: median {cold_s[name]} s, RSS {rss_mb[name]} MB, CPU {cpu_s[name]} s",
+            uss_mb[name] = [r[4] for r in runs]
+            print(f"cold {name}: median {cold_s[name]} s, RSS {rss_mb[name]} MB, USS {uss_mb[name]} MB, "
+                  f"CPU {cpu_s[name]} s",
                   file=sys.stderr, flush=True)
             server.wait_for_pools()
+        forks = fork_server(server)
         browser.close()
-    cold_figures = {"cold_first_widget_s": cold_s, "cold_kernel_cpu_s": cpu_s, "cold_kernel_rss_mb": rss_mb,
+    cold_figures = {"kernel_forks": args.forks, "cold_first_widget_s": cold_s, "cold_kernel_cpu_s": cpu_s,
+                    "cold_kernel_rss_mb": rss_mb, "cold_kernel_uss_mb": uss_mb, "cold_fork_server": forks,
                     "cold_within_target": all(v <= TARGET_S for v in cold_s.values())}
     if not args.concurrent_views:
         return cold_figures
     preheat = serve_module.default_preheat()
     log = REPO / "test-artifacts" / "voila-benchmark-concurrent.log"
     with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat,
-                     env={"CATDOGKIT_CACHE": str(cache)}) as server:
+                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
         if preheat:
             server.wait_for_pools()
         together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
@@ -208,6 +233,8 @@ def main(argv=None):
     parser.add_argument("--concurrent-views", type=int, default=10,
                         help="simultaneous views after --cold (0: none, only the cold pages)")
     parser.add_argument("--concurrent-lesson", default="07_improved_model")
+    parser.add_argument("--no-kernel-forks", dest="forks", action="store_false",
+                        help="start every kernel from scratch, as `catdogkit serve --no-kernel-forks`")
     parser.add_argument("--no-pretrain", action="store_true",
                         help="do not train/load the lesson models first (lessons 00-02 need none)")
     args = parser.parse_args(argv)
@@ -234,7 +261,7 @@ def main(argv=None):
     log = REPO / "test-artifacts" / "voila-benchmark.log"
     pool_fill_s = pool_rss_mb = None
     with VoilaServer(REPO / "lessons", log_path=log, preheat=args.preheat,
-                                  env={"CATDOGKIT_CACHE": str(cache)}) as server, \
+                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server, \
             sync_playwright() as playwright:
         browser = bs.launch(playwright)
         if args.preheat:
@@ -244,15 +271,15 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
         if not args.no_warm_up:
             for name in names:
-                seconds, errors, _, _ = view(browser, server, name, args.timeout,
+                seconds, errors, *_ = view(browser, server, name, args.timeout,
                                              own_kernel=not args.preheat)
                 print(f"warm-up {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
                 server.wait_for_pools()
         for name in names:
             times, memory, cpu, problems = [], [], [], []
             for _ in range(args.runs):
-                seconds, errors, rss, cpu_s = view(browser, server, name, args.timeout,
-                                                   own_kernel=not args.preheat)
+                seconds, errors, rss, cpu_s, _uss = view(browser, server, name, args.timeout,
+                                                         own_kernel=not args.preheat)
                 times.append(round(seconds, 2))
                 memory.append(rss)
                 cpu.append(cpu_s)
@@ -275,6 +302,7 @@ def main(argv=None):
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "pretrain_or_load_s": round(pretrain_s, 1),
         "preheat": args.preheat,
+        "kernel_forks": args.forks,
         "pool_kernels": server.pool_size(),
         "pool_fill_s": pool_fill_s,
         "pool_rss_mb": pool_rss_mb,
