@@ -24,15 +24,21 @@ then ``--concurrent-views`` (10) simultaneous first views of ``--concurrent-less
 (lesson 07, the heaviest) on a server with the default settings of `catdogkit serve`,
 with the memory of every kernel while they are all open. Its JSON holds
 ``cold_first_widget_s`` and ``concurrent`` (``--concurrent-views 0``: the cold pages only).
+``--concurrent-pool N`` gives that lesson a pool of N kernels for the simultaneous views,
+as ``catdogkit serve --preheat-lesson 07=N`` does for a class.
 
 Kernels are forked from one process that has imported TensorFlow, as `catdogkit serve`
 does (``--no-kernel-forks``: each started from scratch); that process's own memory and
 CPU are reported beside the kernels', and each kernel's USS (the memory only it holds).
+For the simultaneous views, the CPU seconds spent until all had rendered are split into
+the server's side (Voila, the fork server, the kernels) and the browser's (Chromium,
+which shares this machine here but runs on the students' computers in a class).
 
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -46,8 +52,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CATDOGKIT_CACHE", str(REPO / ".cache" / "catdogkit"))
 
-from catdogkit import course  # noqa: E402
-from catdogkit import serve as serve_module  # noqa: E402
+from catdogkit import course, kernel_pools  # noqa: E402
 from catdogkit import training  # noqa: E402
 from catdogkit_dev import browser as bs  # noqa: E402
 from catdogkit_dev.voila import VoilaServer  # noqa: E402
@@ -145,9 +150,12 @@ def concurrent_views(server, name, views, timeout):
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=bs.chromium_path(), headless=True, args=bs.CHROMIUM_ARGS)
+            before = cpu_by_side(server)
             outcomes = await asyncio.gather(*[
                 _concurrent_view(browser, server.page(f"{name}.ipynb"), bs.main_widget(name), timeout)
                 for _ in range(views)])
+            spent = {side: round(sum(cpu - before[side].get(pid, 0.0) for pid, cpu in used.items()), 1)
+                     for side, used in cpu_by_side(server).items()}
             kernels = [p.memory_full_info() for p in server.kernel_processes()]
             rss = sorted(round(m.rss / 2 ** 20) for m in kernels)
             uss = sorted(round(m.uss / 2 ** 20) for m in kernels)
@@ -155,9 +163,9 @@ def concurrent_views(server, name, views, timeout):
                 await page.goto("about:blank")  # Voila shuts that kernel down
                 await context.close()
             await browser.close()
-            return outcomes, rss, uss
+            return outcomes, rss, uss, spent
 
-    outcomes, rss, uss = asyncio.run(run())
+    outcomes, rss, uss, spent = asyncio.run(run())
     seconds = [None if s is None else round(s, 2) for s, _e, _p in outcomes]
     rendered = [s for s, errors, _p in outcomes if s is not None and not errors]
     return {"lesson": name, "views": views, "rendered": len(rendered),
@@ -165,10 +173,36 @@ def concurrent_views(server, name, views, timeout):
             "max_first_widget_s": max(rendered) if rendered else None,
             "within_30_s": len(rendered) == views and max(rendered) <= CONCURRENT_TARGET_S,
             "preheat": server.preheat,
+            "lesson_pool": server.pools.get(f"{name}.ipynb"),
             "kernel_rss_mb": {"each": rss, "total": sum(rss)},
             "kernel_uss_mb": {"each": uss, "total": sum(uss)},
             "fork_server": fork_server(server),
+            "cpu_s_until_all_rendered": spent,
             "errors": [e for _s, errors, _p in outcomes for e in errors][:3]}
+
+
+def cpu_by_side(server):
+    """CPU seconds used so far by each live process, ``{"server": {pid: s}, "browser": {pid: s}}``:
+    the server side is Voila, the fork server and every kernel; the browser side is
+    Chromium (and Playwright's driver), which a real class runs on its own computers."""
+    def tree(pid):
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(pid)
+            return [root, *root.children(recursive=True)]
+        return []
+
+    def used(processes):
+        seconds = {}
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                cpu = process.cpu_times()
+                seconds[process.pid] = cpu.user + cpu.system
+        return seconds
+
+    serving = tree(server.process.pid) + (tree(server.forks.process.pid) if server.forks else [])
+    serving_pids = {p.pid for p in serving}
+    browsing = [p for p in tree(os.getpid())[1:] if p.pid not in serving_pids]
+    return {"server": used(serving), "browser": used(browsing)}
 
 
 def fork_server(server):
@@ -207,11 +241,12 @@ def cold(args, names, cache):
                     "cold_within_target": all(v <= TARGET_S for v in cold_s.values())}
     if not args.concurrent_views:
         return cold_figures
-    preheat = serve_module.default_preheat()
+    preheat = kernel_pools.default_preheat()
+    pools = [f"{args.concurrent_lesson}={args.concurrent_pool}"] if args.concurrent_pool else []
     log = REPO / "test-artifacts" / "voila-benchmark-concurrent.log"
-    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat,
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat, preheat_lessons=pools,
                      env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
-        if preheat:
+        if server.pool_size():
             server.wait_for_pools()
         together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
     print(f"{together['views']} views of {together['lesson']} at once: {together['rendered']} rendered, "
@@ -225,14 +260,17 @@ def main(argv=None):
     parser.add_argument("--lessons", nargs="*", default=None)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--no-warm-up", action="store_true")
-    parser.add_argument("--preheat", type=int, default=serve_module.DEFAULT_PREHEAT,
+    parser.add_argument("--preheat", type=int, default=kernel_pools.DEFAULT_PREHEAT,
                         help="pre-heated kernels per lesson, as `catdogkit serve --preheat` "
-                             f"(default {serve_module.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
+                             f"(default {kernel_pools.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
     parser.add_argument("--cold", action="store_true",
                         help="pages without pre-heated kernels, then simultaneous views (issue 16)")
     parser.add_argument("--concurrent-views", type=int, default=10,
                         help="simultaneous views after --cold (0: none, only the cold pages)")
     parser.add_argument("--concurrent-lesson", default="07_improved_model")
+    parser.add_argument("--concurrent-pool", type=int, default=0, metavar="N",
+                        help="for the simultaneous views, that lesson keeps N kernels ready "
+                             "(`catdogkit serve --preheat-lesson LESSON=N`; default: serve's defaults)")
     parser.add_argument("--no-kernel-forks", dest="forks", action="store_false",
                         help="start every kernel from scratch, as `catdogkit serve --no-kernel-forks`")
     parser.add_argument("--no-pretrain", action="store_true",

@@ -16,7 +16,7 @@ which is the limit on an uploaded photo. Pages use the ``catdogkit`` Voila templ
 (``catdogkit/voila_templates``): Voila's lab template, an index page that lists the
 lessons by title, and one line that lets a closed page shut its kernel down. On a
 machine with the memory for it, each lesson is also run ahead in a pre-heated kernel
-(:func:`default_preheat`), so a visitor's page is ready in about 2 s.
+(:func:`catdogkit.kernel_pools.default_preheat`), so a visitor's page is ready in about 2 s.
 
 Introduced in lesson 00 (the lessons as web pages).
 """
@@ -31,7 +31,7 @@ import sys
 import threading
 from pathlib import Path
 
-from catdogkit import course, i18n, kernel_forks, runtime
+from catdogkit import course, i18n, kernel_forks, kernel_pools, runtime
 from catdogkit.constants import DATA_ENV, TF_LOG_SWITCHES
 from catdogkit.errors import CatDogKitError
 
@@ -45,28 +45,8 @@ CONFIG_NAME = "voila.json"
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_templates"
 TEMPLATE_NAME = "catdogkit"
 INDEX_HEADING = "catdogkit: how a convolutional network tells cats from dogs"
-#: Pre-heated kernels (Voila's kernel pools, which have already run the lesson) per lesson
-#: by default: a visitor gets a page whose widgets are live at once instead of waiting
-#: 6-23 s while the lesson runs; the pool refills in the background. Each kernel holds
-#: 0.6-1.5 GB, so only a machine with :data:`PREHEAT_MIN_MEMORY_GB` gets them by default.
-DEFAULT_PREHEAT = 1
-PREHEAT_MIN_MEMORY_GB = 16
 #: Names whose presence marks a folder as a repository root, never to be served.
 _ROOT_MARKERS = ("solutions", "exercises", "pyproject.toml", ".git", "catdogkit")
-
-def memory_gb():
-    """This machine's memory in GB (0 where the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
-    except (AttributeError, ValueError, OSError):  # e.g. Windows
-        return 0
-
-
-def default_preheat():
-    """:data:`DEFAULT_PREHEAT` on a machine with at least :data:`PREHEAT_MIN_MEMORY_GB` of
-    memory, else 0: a student's 8 GB laptop must not fill up with waiting kernels."""
-    return DEFAULT_PREHEAT if memory_gb() >= PREHEAT_MIN_MEMORY_GB else 0
-
 
 def repo_root():
     """The checkout this module lives in (``<repo>/catdogkit/serve.py`` → ``<repo>``)."""
@@ -149,7 +129,7 @@ def read_config(lessons_dir):
 
 
 def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_browser=True,
-                  preheat=0, extra_args=()):
+                  preheat=0, pools=None, extra_args=()):
     """The Voila command line that serves ``lessons_dir`` (and nothing above it).
 
     Voila reads ``voila.json`` from the folders in ``Voila.config_file_paths``;
@@ -157,7 +137,10 @@ def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_bro
     current directory or in ``~/.jupyter`` changes nothing. The address, the port
     (never another one when it is taken) and the folder are on the command line,
     which wins over any file. ``preheat`` kernels per lesson run the lesson before
-    anyone asks for it (0: each view starts its own kernel). ``extra_args`` are further
+    anyone asks for it (0: each view starts its own kernel); ``pools`` (``{notebook file:
+    kernels}``, see :func:`catdogkit.kernel_pools.lesson_pools`) gives some lessons pools of
+    their own size.
+    ``extra_args`` are further
     ``--Class.trait=value`` options (tests use them for short cull times).
     """
     lessons_dir = Path(lessons_dir).resolve()
@@ -173,16 +156,8 @@ def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_bro
         command += [f"--template={TEMPLATE_NAME}", "--VoilaConfiguration.classic_tree=True"]
         command += [f"--VoilaConfiguration.extension_config={key}={value}"
                     for key, value in index_settings(lessons_dir).items()]
-    if preheat > 0:
-        command += ["--VoilaConfiguration.preheat_kernel=True",
-                    f"--VoilaConfiguration.default_pool_size={int(preheat)}",
-                    # a kernel handed out of the pool must not be culled before its page connects
-                    "--VoilaConfiguration.multi_kernel_manager_class="
-                    "catdogkit.voila_kernels.HandoverKernelManager"]
-        # Pools for the English lessons only: a kernel holds 0.6-1.5 GB, and a translated
-        # page (lessons/es/) still opens in seconds from the view cache.
-        command += [f"--VoilaKernelManager.preheat_denylist={folder.name}/"
-                    for _lang, folder in translated_folders(lessons_dir)]
+    command += kernel_pools.voila_options(
+        preheat, pools, denied=[folder.name for _lang, folder in translated_folders(lessons_dir)])
     if not open_browser:
         command.append("--no-browser")
     command.extend(extra_args)
@@ -255,47 +230,54 @@ def page_url(host, port, notebook=None):
 
 
 def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-            host=DEFAULT_HOST, preheat=0, extra_args=()):
-    """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError."""
+            host=DEFAULT_HOST, preheat=0, preheat_lessons=(), extra_args=()):
+    """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError.
+
+    ``preheat_lessons`` are ``--preheat-lesson`` values (see :func:`lesson_pools`)."""
     if not isinstance(preheat, int) or preheat < 0:
         raise CatDogKitError(i18n._("--preheat {preheat}: give a number of kernels, 0 or more (0 turns "
                                     "pre-heated kernels off).").format(preheat=repr(preheat)))
     check_voila()
     lessons_dir = find_lessons_dir(lessons)
     read_config(lessons_dir)  # a broken voila.json is reported before Voila starts
+    pools = kernel_pools.lesson_pools(lessons_dir, preheat_lessons)
     check_port(port, host)
     env = build_env(data)
     command = build_command(lessons_dir, port=port, host=host, open_browser=open_browser,
-                            preheat=preheat, extra_args=extra_args)
+                            preheat=preheat, pools=pools, extra_args=extra_args)
     return command, env, lessons_dir
 
 
 def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
-          host=DEFAULT_HOST, announce=print, train_first=True, preheat=None, fork_kernels=True):
+          host=DEFAULT_HOST, announce=print, train_first=True, preheat=None, preheat_lessons=(),
+          fork_kernels=True):
     """Run Voila on the lessons in the foreground until Ctrl-C; returns its exit code.
 
     With ``train_first`` the lesson models are trained (once; cached) before the server
     starts, so no visitor's page trains on load. ``preheat`` kernels per lesson have run
-    it before anyone asks (None: :func:`default_preheat`). With ``fork_kernels`` every
+    it before anyone asks (None: :func:`catdogkit.kernel_pools.default_preheat`); ``preheat_lessons`` (``["07=20"]``)
+    size some lessons' pools for a class that opens them together. With ``fork_kernels`` every
     page's kernel is a copy of one process that has imported TensorFlow
     (:mod:`catdogkit.kernel_forks`).
     """
     chosen = preheat is None
     if chosen:
-        preheat = default_preheat()
-    command, env, lessons_dir = prepare(port, data, open_browser=open_browser,
-                                        lessons=lessons, host=host, preheat=preheat)
+        preheat = kernel_pools.default_preheat()
+    command, env, lessons_dir = prepare(port, data, open_browser=open_browser, lessons=lessons,
+                                        host=host, preheat=preheat, preheat_lessons=preheat_lessons)
+    pools = kernel_pools.lesson_pools(lessons_dir, preheat_lessons)
     forks = kernel_forks.ForkServer(env).start() if fork_kernels else None
     try:
         return _serve(command, env, lessons_dir, forks, port=port, data=data, host=host,
-                      announce=announce, train_first=train_first, preheat=preheat, chosen=chosen)
+                      announce=announce, train_first=train_first, preheat=preheat, pools=pools,
+                      chosen=chosen)
     finally:
         if forks is not None:
             forks.stop()
 
 
 def _serve(command, env, lessons_dir, forks, *, port, data, host, announce, train_first, preheat,
-           chosen):
+           pools, chosen):
     if train_first:
         from catdogkit import training  # TensorFlow takes seconds to import: only when training
 
@@ -316,10 +298,13 @@ def _serve(command, env, lessons_dir, forks, *, port, data, host, announce, trai
         announce(i18n._("Each lesson is run ahead in {n} kernel(s), so its page is ready at once; the first minute "
                         "after starting, they are still running (--preheat 0 saves the memory: 0.6-1.5 GB per "
                         "kernel).").format(n=preheat))
-    elif chosen:
+    for name, count in pools.items():
+        announce(i18n._("{lesson} keeps {n} kernel(s) ready, for a class that opens it together.").format(
+            lesson=name, n=count))
+    if chosen and not preheat:
         announce(i18n._("Each page runs its lesson when it is opened (6-23 s): with {memory} GB of memory, lessons "
                         "are not run ahead by default (--preheat 1 keeps each one ready; it needs 5-7 GB).").format(
-            memory=i18n.format_number(memory_gb(), 0)))
+            memory=i18n.format_number(kernel_pools.memory_gb(), 0)))
     log_path = runtime.cache_dir("logs") / f"serve-{int(port)}.log"
     announce(i18n._("Voila's own log (its warnings and every page's errors): {path}").format(path=log_path))
     announce(i18n._("Press Ctrl-C to stop."))

@@ -11,6 +11,7 @@ import psutil
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.kernel_forks import ForkServer
+from catdogkit.kernel_pools import lesson_pools
 from catdogkit.serve import (
     DEFAULT_HOST, find_lessons_dir, free_port, page_url, prepare, translated_folders)
 
@@ -22,13 +23,14 @@ class VoilaServer:
     port of 127.0.0.1, waits until it answers, and stops it (and its kernels) on exit.
     """
 
-    def __init__(self, lessons_dir=None, *, port=None, data=None, preheat=0, extra_args=(),
-                 log_path=None, env=None, startup_timeout=60, fork_kernels=True):
+    def __init__(self, lessons_dir=None, *, port=None, data=None, preheat=0, preheat_lessons=(),
+                 extra_args=(), log_path=None, env=None, startup_timeout=60, fork_kernels=True):
         self.host = DEFAULT_HOST
         self.port = port or free_port(self.host)
         self.lessons_dir = find_lessons_dir(lessons_dir)
         self.extra_args = list(extra_args)
         self.preheat = preheat
+        self.pools = lesson_pools(self.lessons_dir, preheat_lessons)
         self.data = data
         self.log_path = Path(log_path) if log_path else None
         self.env_overrides = dict(env or {})
@@ -48,7 +50,8 @@ class VoilaServer:
     def start(self):
         command, env, lessons_dir = prepare(self.port, self.data, open_browser=False,
                                             lessons=self.lessons_dir, host=self.host,
-                                            preheat=self.preheat, extra_args=self.extra_args)
+                                            preheat=self.preheat, preheat_lessons=self._pool_requests(),
+                                            extra_args=self.extra_args)
         env.update(self.env_overrides)
         if self.fork_kernels:  # as `catdogkit serve` does
             self.forks = ForkServer(env).start()
@@ -94,13 +97,17 @@ class VoilaServer:
                 kernels += psutil.Process(self.forks.process.pid).children()
         return kernels
 
+    def _pool_requests(self):
+        return [f"{name}={count}" for name, count in self.pools.items()]
+
     def pool_size(self):
-        """How many pre-heated kernels the server keeps: ``preheat`` per notebook, the
-        translated lessons left out (``catdogkit serve`` keeps no pool for them)."""
+        """How many pre-heated kernels the server keeps: ``preheat`` per notebook (or its
+        own pool's size), the translated lessons left out (``catdogkit serve`` keeps no
+        pool for them)."""
         translated = [folder for _lang, folder in translated_folders(self.lessons_dir)]
         notebooks = [p for p in self.lessons_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)
                      and not any(folder in p.parents for folder in translated)]
-        return self.preheat * len(notebooks)
+        return sum(self.pools.get(p.name, self.preheat) for p in notebooks)
 
     def wait_for_pools(self, timeout=600):
         """Wait until no page is open and every pre-heated kernel has run its notebook

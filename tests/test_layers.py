@@ -21,7 +21,8 @@ LAYERS = {
     "widgets": ["catdogkit.widgets"],
     "lessons/course": ["catdogkit.lesson", "catdogkit.course", "catdogkit.grading",
                        "catdogkit.legacy", "catdogkit.class_code"],
-    "serve and CLI": ["catdogkit.serve", "catdogkit.voila_kernels", "catdogkit.kernel_forks", "catdogkit.cli",
+    "serve and CLI": ["catdogkit.serve", "catdogkit.voila_kernels", "catdogkit.kernel_forks",
+                      "catdogkit.kernel_pools", "catdogkit.cli",
                       "catdogkit.__main__"],
 }
 FORBIDDEN = ("psutil", "playwright", "catdogkit_dev")

@@ -11,7 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from catdogkit import course, kernel_forks
+from catdogkit import course, kernel_forks, kernel_pools
 from catdogkit import serve as serve_module
 from catdogkit.cli import main
 from catdogkit.constants import MAX_UPLOAD_BYTES
@@ -209,7 +209,7 @@ def test_command_serves_only_the_lessons_folder(repo, monkeypatch):
 def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkeypatch,
                                                           capsys, fake_popen):
     monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
-    monkeypatch.setattr(serve_module, "memory_gb", lambda: 24.0)
+    monkeypatch.setattr(kernel_pools, "memory_gb", lambda: 24.0)
     monkeypatch.delenv(serve_module.DATA_ENV, raising=False)
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -225,8 +225,42 @@ def test_cli_starts_voila_in_the_lessons_folder_with_data(repo, tmp_path, monkey
     assert str(photos.resolve()) in out
     # with 16 GB or more, every lesson is run ahead in one kernel, so a page is ready at once
     assert "--VoilaConfiguration.preheat_kernel=True" in call["command"]
-    assert f"--VoilaConfiguration.default_pool_size={serve_module.DEFAULT_PREHEAT}" in call["command"]
+    assert f"--VoilaConfiguration.default_pool_size={kernel_pools.DEFAULT_PREHEAT}" in call["command"]
     assert "run ahead" in out
+
+
+def test_a_lesson_can_keep_a_pool_sized_for_a_class(lessons, monkeypatch, capsys, fake_popen):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    monkeypatch.setattr(kernel_pools, "memory_gb", lambda: 7.7)  # no pools by default here
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training",
+                 "--preheat-lesson", "01=12"]) == 0
+    command = fake_popen[-1]["command"]
+    assert "--VoilaConfiguration.preheat_kernel=True" in command
+    assert "--VoilaConfiguration.default_pool_size=0" in command  # the other lessons keep none
+    [sizes] = [arg.split("=", 1)[1] for arg in command
+               if arg.startswith("--VoilaKernelManager.kernel_pools_config=")]
+    assert json.loads(sizes) == {"default": {"pool_size": 0}, "01_second.ipynb": {"pool_size": 12}}
+    assert "01_second.ipynb keeps 12 kernel(s) ready" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, words", [
+    ("01", "give LESSON=KERNELS"), ("01=many", "give LESSON=KERNELS"), ("01=-2", "give LESSON=KERNELS"),
+    ("99=5", "names 0 lessons"), ("0=5", "names 3 lessons")])
+def test_a_bad_lesson_pool_is_a_clear_error(lessons, monkeypatch, capsys, fake_popen, value, words):
+    monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
+    assert main(["serve", "--port", str(serve_module.free_port()), "--no-training",
+                 "--preheat-lesson", value]) != 0
+    err = capsys.readouterr().err
+    assert f"--preheat-lesson {value}" in err and words in err and "Traceback" not in err
+    assert fake_popen == []  # Voila never started
+
+
+def test_no_pool_options_unless_a_pool_is_asked_for():
+    assert kernel_pools.voila_options(0) == [] == kernel_pools.voila_options(0, {"07.ipynb": 0})
+    options = kernel_pools.voila_options(2, denied=["es"])
+    assert "--VoilaConfiguration.default_pool_size=2" in options
+    assert "--VoilaKernelManager.preheat_denylist=es/" in options
+    assert not any("kernel_pools_config" in option for option in options)
 
 
 def test_page_kernels_are_forked_unless_asked_otherwise(lessons, monkeypatch, capsys, fake_popen):
@@ -259,7 +293,7 @@ def _preheats(call):
 def test_preheat_zero_turns_it_off_and_a_negative_count_is_refused(lessons, monkeypatch,
                                                                   capsys, fake_popen):
     monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
-    monkeypatch.setattr(serve_module, "memory_gb", lambda: 24.0)
+    monkeypatch.setattr(kernel_pools, "memory_gb", lambda: 24.0)
     assert main(["serve", "--port", str(serve_module.free_port()), "--preheat", "0"]) == 0
     [call] = fake_popen
     assert not _preheats(call)
@@ -272,7 +306,7 @@ def test_preheat_zero_turns_it_off_and_a_negative_count_is_refused(lessons, monk
 
 def test_a_small_machine_does_not_preheat_unless_asked(lessons, monkeypatch, capsys, fake_popen):
     monkeypatch.setenv(serve_module.LESSONS_ENV, str(lessons))
-    monkeypatch.setattr(serve_module, "memory_gb", lambda: 7.7)  # a student's 8 GB laptop
+    monkeypatch.setattr(kernel_pools, "memory_gb", lambda: 7.7)  # a student's 8 GB laptop
     assert main(["serve", "--port", str(serve_module.free_port())]) == 0
     assert not _preheats(fake_popen[-1])
     out = capsys.readouterr().out
@@ -465,3 +499,15 @@ def test_serve_trains_the_lesson_models_first_on_the_served_data(tmp_path, monke
     assert prepared == [str(photos.resolve())] and len(fake_popen) == 1
     assert main(["serve", "--port", str(port), "--no-training", "--no-browser"]) == 0
     assert prepared == [str(photos.resolve())] and len(fake_popen) == 2
+
+
+@pytest.mark.slow
+def test_a_lesson_pool_fills_on_a_real_voila(lessons, tmp_path):
+    """Voila takes the pool sizes from the command line: two kernels for that lesson, none else."""
+    from catdogkit_dev.voila import VoilaServer
+
+    with VoilaServer(lessons, preheat=0, preheat_lessons=["01=2"], log_path=tmp_path / "voila.log") as server:
+        assert server.pool_size() == 2
+        server.wait_for_pools(timeout=180)  # until exactly that many kernels have run their notebook
+        assert len(server.kernel_processes()) == 2
+        assert "Kernel pool of 01_second.ipynb is filled with 2 kernel(s)" in server.log_text()

@@ -18,8 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from catdogkit import course
-from catdogkit import serve as serve_module
+from catdogkit import course, kernel_pools
 from catdogkit_dev import browser as bs
 from catdogkit_dev.voila import VoilaServer
 
@@ -231,7 +230,7 @@ def lesson_server(voila_cache):
     if not lesson_names():
         pytest.skip("no lesson notebooks in lessons/ yet")
     server = VoilaServer(
-        LESSONS, log_path=ARTIFACTS / "voila-lessons.log", preheat=serve_module.DEFAULT_PREHEAT,
+        LESSONS, log_path=ARTIFACTS / "voila-lessons.log", preheat=kernel_pools.DEFAULT_PREHEAT,
         env={"CATDOGKIT_CACHE": str(voila_cache)},
         extra_args=[f"--MappingKernelManager.cull_idle_timeout={LESSON_CULL_TIMEOUT_S}",
                     "--MappingKernelManager.cull_interval=5"])

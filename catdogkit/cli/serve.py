@@ -1,6 +1,7 @@
 """``catdogkit serve``: the lessons as Voila web pages, on this computer only by default."""
 from catdogkit.i18n import _
-from catdogkit.serve import DEFAULT_PORT, DEFAULT_PREHEAT, PREHEAT_MIN_MEMORY_GB
+from catdogkit.kernel_pools import DEFAULT_PREHEAT, PREHEAT_MIN_MEMORY_GB
+from catdogkit.serve import DEFAULT_PORT
 
 
 def register(subparsers):
@@ -24,6 +25,10 @@ def register(subparsers):
                                "is ready at once; each takes 0.6-1.5 GB of memory; 0 turns this "
                                "off (default {preheat} with at least {memory} GB of memory, "
                                "else 0)").format(preheat=DEFAULT_PREHEAT, memory=PREHEAT_MIN_MEMORY_GB))
+    parser.add_argument("--preheat-lesson", action="append", default=[], metavar="LESSON=N",
+                        help=_("keep N kernels ready for one lesson, e.g. 07=20 for the lesson a class "
+                               "of 20 opens together (LESSON: its file name or a unique beginning, "
+                               "such as 07; repeat for more lessons)"))
     parser.add_argument("--no-kernel-forks", action="store_true",
                         help=_("start every page's kernel from scratch instead of as a copy of one "
                                "process that has already imported TensorFlow (slower; a copy "
@@ -36,4 +41,4 @@ def run(args):
     from catdogkit.serve import serve
     return serve(port=args.port, data=args.data, open_browser=not args.no_browser,
                  train_first=not args.no_training, preheat=args.preheat,
-                 fork_kernels=not args.no_kernel_forks)
+                 preheat_lessons=args.preheat_lesson, fork_kernels=not args.no_kernel_forks)
