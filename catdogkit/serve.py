@@ -296,14 +296,14 @@ def _serve(command, env, lessons_dir, forks, *, port, data, host, announce, trai
     announce(i18n._("Open {url}   (the index of lessons)").format(url=page_url(host, port)))
     if preheat:
         announce(i18n._("Each lesson is run ahead in {n} kernel(s), so its page is ready at once; the first minute "
-                        "after starting, they are still running (--preheat 0 saves the memory: 0.6-1.5 GB per "
+                        "after starting, they are still running (--preheat 0 saves the memory: 0.4-0.7 GB per "
                         "kernel).").format(n=preheat))
     for name, count in pools.items():
         announce(i18n._("{lesson} keeps {n} kernel(s) ready, for a class that opens it together.").format(
             lesson=name, n=count))
     if chosen and not preheat:
-        announce(i18n._("Each page runs its lesson when it is opened (6-23 s): with {memory} GB of memory, lessons "
-                        "are not run ahead by default (--preheat 1 keeps each one ready; it needs 5-7 GB).").format(
+        announce(i18n._("Each page runs its lesson when it is opened (4-14 s): with {memory} GB of memory, lessons "
+                        "are not run ahead by default (--preheat 1 keeps each one ready; it needs about 4 GB).").format(
             memory=i18n.format_number(kernel_pools.memory_gb(), 0)))
     log_path = runtime.cache_dir("logs") / f"serve-{int(port)}.log"
     announce(i18n._("Voila's own log (its warnings and every page's errors): {path}").format(path=log_path))

@@ -22,7 +22,7 @@ def register(subparsers):
                                "are not cached yet (their pages then train on first view)"))
     parser.add_argument("--preheat", type=int, default=None, metavar="N",
                         help=_("kernels per lesson that run it before anyone opens it, so a page "
-                               "is ready at once; each takes 0.6-1.5 GB of memory; 0 turns this "
+                               "is ready at once; each takes 0.4-0.7 GB of memory; 0 turns this "
                                "off (default {preheat} with at least {memory} GB of memory, "
                                "else 0)").format(preheat=DEFAULT_PREHEAT, memory=PREHEAT_MIN_MEMORY_GB))
     parser.add_argument("--preheat-lesson", action="append", default=[], metavar="LESSON=N",
