@@ -37,6 +37,8 @@ SOCKET_ENV = "CATDOGKIT_KERNEL_FORKS"
 #: What the fork server imports once for every kernel (all of it safe outside a kernel).
 PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "PIL.Image", "ipykernel.kernelapp",
              "catdogkit.models", "catdogkit.training", "catdogkit.visualize")
+#: Seconds a launcher and the fork server wait for each other before giving up.
+REQUEST_TIMEOUT_S = 30
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 _PASSED_ON = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
               signal.SIGUSR2)
@@ -80,7 +82,7 @@ class ForkServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "catdogkit.kernel_forks", "serve", str(self.socket_path)],
+            [sys.executable, "-m", "catdogkit.kernel_forks", "serve", str(self.socket_path), str(os.getpid())],
             env=self.env, stdin=subprocess.DEVNULL, start_new_session=True)
         return self
 
@@ -111,8 +113,9 @@ class ForkServer:
         self.stop()
 
 
-def serve(socket_path):
-    """Run the fork server on ``socket_path`` until terminated (``... kernel_forks serve``)."""
+def serve(socket_path, parent):
+    """Run the fork server on ``socket_path`` until terminated or until the process
+    ``parent`` that started it ends (``... kernel_forks serve SOCKET PARENT_PID``)."""
     import importlib
 
     from catdogkit import runtime
@@ -123,6 +126,7 @@ def serve(socket_path):
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels' exits need no waiting for
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ready = f"{socket_path}.{os.getpid()}"
     listener.bind(ready)
@@ -140,7 +144,15 @@ def serve(socket_path):
         listener.close()
 
 
+def _exit_with(parent):
+    # A server killed without its clean-up (SIGKILL) must not leave 0.5 GB behind.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def _fork_kernel(listener, connection):
+    connection.settimeout(REQUEST_TIMEOUT_S)  # a stuck client must not hold up every other kernel
     message, fds, _flags, _address = socket.recv_fds(connection, 1 << 16, 3)
     while not message.endswith(b"\n"):
         chunk = connection.recv(1 << 16)
@@ -155,6 +167,7 @@ def _fork_kernel(listener, connection):
         for fd in fds:
             os.close(fd)
         raise
+    connection.settimeout(None)
     pid = os.fork()
     if pid:
         for fd in fds:
@@ -210,6 +223,7 @@ def launch(argv):
     path = os.environ.get(SOCKET_ENV)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        connection.settimeout(REQUEST_TIMEOUT_S)  # a busy or stuck server: become an ordinary kernel
         connection.connect(path or "")
         request = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}
         socket.send_fds(connection, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
@@ -220,6 +234,7 @@ def launch(argv):
                 raise ConnectionError("the fork server closed the connection")
             reply += chunk
         pid = int(reply)
+        connection.settimeout(None)
     except (OSError, ValueError):
         connection.close()
         os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
@@ -239,11 +254,11 @@ def _pass_on(pid, signum):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"] and len(argv) == 2:
-        return serve(argv[1])
+    if argv[:1] == ["serve"] and len(argv) == 3 and argv[2].isdigit():
+        return serve(argv[1], int(argv[2]))
     if argv[:1] == ["launch"]:
         return launch(argv[1:])
-    print("usage: python -m catdogkit.kernel_forks serve SOCKET | launch -f CONNECTION_FILE",
+    print("usage: python -m catdogkit.kernel_forks serve SOCKET PARENT_PID | launch -f CONNECTION_FILE",
           file=sys.stderr)
     return 2
 

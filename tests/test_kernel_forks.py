@@ -2,6 +2,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -118,6 +120,21 @@ def test_without_the_fork_server_the_launcher_is_an_ordinary_kernel(tmp_path):
     finally:
         client.stop_channels()
         manager.shutdown_kernel()
+
+
+def test_the_fork_server_ends_with_the_process_that_started_it():
+    script = ("import os, time\n"
+              "from catdogkit.kernel_forks import ForkServer\n"
+              "print(ForkServer(dict(os.environ)).start().process.pid, flush=True)\n"
+              "time.sleep(600)\n")
+    starter = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    server = psutil.Process(int(starter.stdout.readline()))
+    starter.kill()  # no clean-up runs: the fork server must notice by itself
+    starter.wait()
+    deadline = time.monotonic() + 60
+    while server.is_running() and server.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the fork server outlived the process that started it"
+        time.sleep(0.5)
 
 
 def test_the_command_line_says_how_to_call_it(capsys):
