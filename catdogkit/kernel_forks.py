@@ -73,7 +73,7 @@ class ForkServer:
     def __init__(self, env):
         self.folder = Path(tempfile.mkdtemp(prefix="catdogkit-forks-"))
         self.socket_path = self.folder / "forks.sock"
-        self._spec = kernel_spec_dir(self.folder / "jupyter")
+        kernel_spec_dir(self.folder / "jupyter")
         self.env = dict(env)
         self.env[SOCKET_ENV] = str(self.socket_path)
         self.env["JUPYTER_PATH"] = os.pathsep.join(

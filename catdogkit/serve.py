@@ -139,9 +139,8 @@ def build_command(lessons_dir, *, port=DEFAULT_PORT, host=DEFAULT_HOST, open_bro
     which wins over any file. ``preheat`` kernels per lesson run the lesson before
     anyone asks for it (0: each view starts its own kernel); ``pools`` (``{notebook file:
     kernels}``, see :func:`catdogkit.kernel_pools.lesson_pools`) gives some lessons pools of
-    their own size.
-    ``extra_args`` are further
-    ``--Class.trait=value`` options (tests use them for short cull times).
+    their own size. ``extra_args`` are further ``--Class.trait=value`` options (tests use
+    them for short cull times).
     """
     lessons_dir = Path(lessons_dir).resolve()
     command = [
@@ -231,9 +230,10 @@ def page_url(host, port, notebook=None):
 
 def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
             host=DEFAULT_HOST, preheat=0, preheat_lessons=(), extra_args=()):
-    """Check everything and return ``(command, env, lessons_dir)``; raises CatDogKitError.
+    """Check everything and return ``(command, env, lessons_dir, pools)``; raises CatDogKitError.
 
-    ``preheat_lessons`` are ``--preheat-lesson`` values (see :func:`lesson_pools`)."""
+    ``preheat_lessons`` are ``--preheat-lesson`` values; ``pools`` is what they ask for,
+    ``{notebook file: kernels}`` (see :func:`catdogkit.kernel_pools.lesson_pools`)."""
     if not isinstance(preheat, int) or preheat < 0:
         raise CatDogKitError(i18n._("--preheat {preheat}: give a number of kernels, 0 or more (0 turns "
                                     "pre-heated kernels off).").format(preheat=repr(preheat)))
@@ -245,7 +245,7 @@ def prepare(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
     env = build_env(data)
     command = build_command(lessons_dir, port=port, host=host, open_browser=open_browser,
                             preheat=preheat, pools=pools, extra_args=extra_args)
-    return command, env, lessons_dir
+    return command, env, lessons_dir, pools
 
 
 def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
@@ -255,17 +255,16 @@ def serve(port=DEFAULT_PORT, data=None, *, open_browser=True, lessons=None,
 
     With ``train_first`` the lesson models are trained (once; cached) before the server
     starts, so no visitor's page trains on load. ``preheat`` kernels per lesson have run
-    it before anyone asks (None: :func:`catdogkit.kernel_pools.default_preheat`); ``preheat_lessons`` (``["07=20"]``)
-    size some lessons' pools for a class that opens them together. With ``fork_kernels`` every
-    page's kernel is a copy of one process that has imported TensorFlow
-    (:mod:`catdogkit.kernel_forks`).
+    it before anyone asks (None: :func:`catdogkit.kernel_pools.default_preheat`);
+    ``preheat_lessons`` (``["07=20"]``) size some lessons' pools for a class that opens
+    them together. With ``fork_kernels`` every page's kernel is a copy of one process that
+    has imported TensorFlow (:mod:`catdogkit.kernel_forks`).
     """
     chosen = preheat is None
     if chosen:
         preheat = kernel_pools.default_preheat()
-    command, env, lessons_dir = prepare(port, data, open_browser=open_browser, lessons=lessons,
-                                        host=host, preheat=preheat, preheat_lessons=preheat_lessons)
-    pools = kernel_pools.lesson_pools(lessons_dir, preheat_lessons)
+    command, env, lessons_dir, pools = prepare(port, data, open_browser=open_browser, lessons=lessons,
+                                               host=host, preheat=preheat, preheat_lessons=preheat_lessons)
     forks = kernel_forks.ForkServer(env).start() if fork_kernels else None
     try:
         return _serve(command, env, lessons_dir, forks, port=port, data=data, host=host,

@@ -11,7 +11,6 @@ import psutil
 
 from catdogkit.errors import CatDogKitError
 from catdogkit.kernel_forks import ForkServer
-from catdogkit.kernel_pools import lesson_pools
 from catdogkit.serve import (
     DEFAULT_HOST, find_lessons_dir, free_port, page_url, prepare, translated_folders)
 
@@ -30,7 +29,8 @@ class VoilaServer:
         self.lessons_dir = find_lessons_dir(lessons_dir)
         self.extra_args = list(extra_args)
         self.preheat = preheat
-        self.pools = lesson_pools(self.lessons_dir, preheat_lessons)
+        self.preheat_lessons = list(preheat_lessons)
+        self.pools = {}  # {notebook file: kernels}, once started
         self.data = data
         self.log_path = Path(log_path) if log_path else None
         self.env_overrides = dict(env or {})
@@ -48,10 +48,9 @@ class VoilaServer:
         return page_url(self.host, self.port, notebook)
 
     def start(self):
-        command, env, lessons_dir = prepare(self.port, self.data, open_browser=False,
-                                            lessons=self.lessons_dir, host=self.host,
-                                            preheat=self.preheat, preheat_lessons=self._pool_requests(),
-                                            extra_args=self.extra_args)
+        command, env, lessons_dir, self.pools = prepare(
+            self.port, self.data, open_browser=False, lessons=self.lessons_dir, host=self.host,
+            preheat=self.preheat, preheat_lessons=self.preheat_lessons, extra_args=self.extra_args)
         env.update(self.env_overrides)
         if self.fork_kernels:  # as `catdogkit serve` does
             self.forks = ForkServer(env).start()
@@ -96,9 +95,6 @@ class VoilaServer:
             with contextlib.suppress(psutil.Error):
                 kernels += psutil.Process(self.forks.process.pid).children()
         return kernels
-
-    def _pool_requests(self):
-        return [f"{name}={count}" for name, count in self.pools.items()]
 
     def pool_size(self):
         """How many pre-heated kernels the server keeps: ``preheat`` per notebook (or its

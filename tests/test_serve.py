@@ -195,9 +195,10 @@ def test_refuses_the_repository_root(repo):
 
 def test_command_serves_only_the_lessons_folder(repo, monkeypatch):
     monkeypatch.delenv(serve_module.LESSONS_ENV, raising=False)
-    command, env, folder = serve_module.prepare(serve_module.free_port(), open_browser=False)
+    command, env, folder, pools = serve_module.prepare(serve_module.free_port(), open_browser=False)
     lessons = str((repo / "lessons").resolve())
     assert folder == (repo / "lessons").resolve()
+    assert pools == {}  # no lesson keeps a pool of its own unless asked
     assert command[:4] == [sys.executable, "-m", "voila", lessons]
     positional = [arg for arg in command[3:] if not arg.startswith("-")]
     assert positional == [lessons]  # no second folder, never the repository root
