@@ -4,8 +4,10 @@
     python benchmarks/accuracy.py --data PHOTOS --models original,class-augmented,improved
     python benchmarks/accuracy.py --data PHOTOS --ablations --seeds 1 --improved-size 64 --improved-epochs 12
 
-For every seed it trains each network (``catdogkit.models.build``) from scratch, each for
-the planned epochs (default: its ``catdogkit.models.RECIPES`` entry) but at most the budget
+For every seed it trains each network from scratch (``catdogkit.training.train_in_phases``),
+each for the planned epochs and photo sizes (default: its ``catdogkit.recipes.RECIPES``
+entry; the improved network's phases are scaled to ``--improved-epochs`` and a final
+``--improved-size``, see ``catdogkit.models.phases``) but at most the budget
 of training time (training stops before the epoch that would push it over the budget).
 Time is the process's CPU time divided by its cores: wall-clock time on a machine of its
 own, and the same figure on a shared one. It prints validation and, when the folder has a
@@ -13,9 +15,10 @@ test/ split, test accuracy (plain and flip-averaged), training time and paramete
 mean ± std over seeds at the end. The last line is one JSON object.
 
 ``--ablations`` measures ``catdogkit.measured.IMPROVEMENTS`` instead: the improved network
-as the recipe builds it, then once without each of ``models.ABLATIONS``, and once with
+as the recipe builds it, then once without each of ``models.ABLATIONS``, once with
 "smaller photos" undone (photos 150/112 times larger, epochs cut by the pixel ratio so
-the run costs the same); each run's validation accuracy and its difference from the full
+the run costs the same) and once with "progressive resizing" undone (every epoch on the
+final size, as many as cost the same); each run's validation accuracy and its difference from the full
 recipe go under ``"ablations"`` in the JSON. Use a reduced budget (small photos, few
 epochs) and say so: one seed of it ranks the choices, it does not give their full-budget
 worth.
@@ -31,8 +34,7 @@ from pathlib import Path
 
 import catdogkit  # noqa: F401  (sets TensorFlow's log switches before TF loads)
 import keras
-from catdogkit import models, training
-from catdogkit.data import load_datasets
+from catdogkit import models, recipes, training
 
 NETWORKS = ("original", "class-augmented", "improved")
 
@@ -50,7 +52,7 @@ def parse_args(argv=None):
     # The improved network's learning rate falls to its floor at the last planned epoch, so
     # plan what the budget allows on the machine (a shared CPU: measure, then set it).
     for name in NETWORKS:
-        recipe, flag = models.RECIPES[name], name
+        recipe, flag = recipes.RECIPES[name], name
         parser.add_argument(f"--{flag}-size", type=int, default=recipe["image_size"],
                             help=f"image size (default: the recipe's {recipe['image_size']})")
         parser.add_argument(f"--{flag}-epochs", type=int, default=recipe["epochs"],
@@ -74,19 +76,26 @@ def dedicated_seconds():
 
 
 class Budget(keras.callbacks.Callback):
-    """Stops training when one more epoch (of the average length so far) would pass the budget."""
+    """Stops training when one more epoch (as long as the last) would pass the budget.
+
+    The budget runs from the first phase's start to the end of the last (a plan in
+    phases calls ``fit`` once per phase, and later phases' epochs cost more).
+    """
 
     def __init__(self, seconds):
         super().__init__()
-        self.seconds = seconds
+        self.seconds, self.started = seconds, None
 
     def on_train_begin(self, logs=None):
-        self.started, self.epochs = dedicated_seconds(), 0
+        if self.started is None:
+            self.started = dedicated_seconds()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = dedicated_seconds()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epochs += 1
-        spent = dedicated_seconds() - self.started
-        if spent + spent / self.epochs > self.seconds:
+        now = dedicated_seconds()
+        if now - self.started + (now - self.epoch_started) > self.seconds:
             self.model.stop_training = True
 
 
@@ -102,25 +111,26 @@ class EpochLine(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}/{self.total}  {shown}", flush=True)
 
 
-def run_one(name, size, seed, args, out, *, epochs=None, leave_out=(), label=None):
-    data = load_datasets(args.data, image_size=size, seed=seed, cache=True, announce=lambda _: None)
-    epochs = epochs or args.epochs[name]
+def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
+    """Train network ``name`` on ``plan`` (``[(photo size, epochs), ...]``, see
+    ``catdogkit.models.phases``) within the budget, then evaluate it: its figures as a dict."""
+    epochs = sum(count for _size, count in plan)
     label = label or name
-    model = models.build(name, (size, size, 3), epochs=epochs, leave_out=leave_out,
-                         steps_per_epoch=int(data.train.cardinality()), seed=seed)
-    print(f"[{label} seed {seed}] {model.count_params():,} params, {size}px, "
-          f"{epochs} epochs planned, {args.budget_minutes} min at most", flush=True)
+    print(f"[{label} seed {seed}] {' then '.join(f'{e} epochs at {s}px' for s, e in plan)}, "
+          f"{args.budget_minutes} min at most", flush=True)
     started, started_cpu = time.time(), dedicated_seconds()
     folder = Path(out, f"{label.replace(' ', '_').replace(',', '')}-seed{seed}")
-    history = training.train(model, data, epochs=epochs, out=folder,
-                             resume=False, callbacks=[Budget(args.budget_minutes * 60),
-                                                      EpochLine(epochs)])
+    model, data, history = training.train_in_phases(
+        name, args.data, plan, out=folder, seed=seed, resume=False, leave_out=leave_out,
+        callbacks=[Budget(args.budget_minutes * 60), EpochLine(epochs)])
     seconds, dedicated = time.time() - started, dedicated_seconds() - started_cpu
-    result = {"model": name, "seed": seed, "image_size": size, "params": model.count_params(),
+    result = {"model": name, "seed": seed, "image_size": model.input_shape[1],
+              "phases": [list(phase) for phase in plan], "params": model.count_params(),
               "leave_out": list(leave_out),
               "epochs": len(history["epoch"]), "planned_epochs": epochs,
               "train_minutes": round(dedicated / 60, 2), "wall_minutes": round(seconds / 60, 2),
-              "best_epoch_val_accuracy": max(history.get("val_accuracy", [0]))}
+              "best_epoch_val_accuracy": max(
+                  (v for v in history.get("val_accuracy", []) if v is not None), default=None)}
     for split in ("validation", "test"):
         dataset = getattr(data, split)
         if dataset is None:
@@ -134,28 +144,33 @@ def run_one(name, size, seed, args, out, *, epochs=None, leave_out=(), label=Non
 
 def ablation_runs(size, epochs, chosen=None):
     """{label: change} of an ablation: the full recipe first, then one run per choice left
-    out (``chosen``: a list of those, in order; None: all). "smaller photos" trains on
-    150/112 times larger photos for as many fewer epochs as their pixels cost."""
+    out (``chosen``: a list of those, in order; None: all). Each change is a ``plan``
+    (photo sizes and epochs, ``catdogkit.models.phases``) and what to ``leave_out``.
+    "smaller photos" trains on 150/112 times larger photos for as many fewer epochs as
+    their pixels cost; "progressive resizing" trains every epoch on the final size, as many
+    epochs as cost the same CPU time as the phases."""
+    full = recipes.phases("improved", epochs=epochs, image_size=size)
     larger = round(size * 150 / 112)
-    changes = {**{choice: {"leave_out": (choice,)} for choice in models.ABLATIONS},
-               "smaller photos": {"size": larger, "epochs": max(1, round(epochs * (size / larger) ** 2))}}
+    same_cost = round(sum(count * (phase_size / size) ** 2 for phase_size, count in full))
+    changes = {**{choice: {"plan": full, "leave_out": (choice,)} for choice in models.ABLATIONS},
+               "smaller photos": {"plan": recipes.phases(
+                   "improved", epochs=max(1, round(epochs * (size / larger) ** 2)), image_size=larger)},
+               "progressive resizing": {"plan": [(size, max(1, same_cost))]}}
     chosen = list(changes) if chosen is None else chosen
     unknown = [choice for choice in chosen if choice not in changes]
     if unknown:
         raise SystemExit(f"--ablate: unknown {', '.join(map(repr, unknown))}; "
                          f"use {', '.join(map(repr, changes))}")
-    return {"full recipe": {}, **{choice: changes[choice] for choice in chosen}}
+    return {"full recipe": {"plan": full}, **{choice: changes[choice] for choice in chosen}}
 
 
 def ablations(args, out):
     """The full improved recipe, then one run without each choice: {choice: figures}."""
-    size, epochs = args.improved_size, args.epochs["improved"]
-    runs = ablation_runs(size, epochs, args.ablate)
+    runs = ablation_runs(args.improved_size, args.epochs["improved"], args.ablate)
     table = {}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for choice, change in runs.items():
-            result = run_one("improved", change.get("size", size), seed, args, out,
-                             epochs=change.get("epochs", epochs),
+            result = run_one("improved", change["plan"], seed, args, out,
                              leave_out=change.get("leave_out", ()), label=f"without {choice}")
             table.setdefault(choice, []).append(result)
     report = {}
@@ -163,7 +178,7 @@ def ablations(args, out):
     for choice, results in table.items():
         report[choice] = {key: summary(results, key) for key in
                           ("validation", "validation_flip", "train_minutes", "epochs")}
-        report[choice]["image_size"] = results[0]["image_size"]
+        report[choice]["phases"] = results[0]["phases"]
         report[choice]["validation_change"] = full - report[choice]["validation"]["mean"]
         print(f"without {choice:40} validation {100 * report[choice]['validation']['mean']:.1f} % "
               f"(the full recipe {100 * report[choice]['validation_change']:+.1f} points)", flush=True)
@@ -196,7 +211,8 @@ def main(argv=None):
     results = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name in names:
-            results.append(run_one(name, sizes[name], seed, args, out))
+            plan = recipes.phases(name, epochs=args.epochs[name], image_size=sizes[name])
+            results.append(run_one(name, plan, seed, args, out))
     report = {"data": str(args.data), "budget_minutes": args.budget_minutes, "models": {}}
     print(f"\n{'model':16} {'validation':>17} {'val+flip':>17} {'test':>17} {'test+flip':>17} "
           f"{'minutes':>8} {'params':>10}")

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "data", "sample", "models", "training", "legacy", "visualize", "widgets",
     "lesson", "course", "grading", "constants", "files", "runtime", "errors", "i18n",
-    "viewcache", "measured",
+    "viewcache", "measured", "recipes",
 }
 
 

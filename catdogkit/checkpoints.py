@@ -74,9 +74,14 @@ class EpochHistory(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
+        logs, done = logs or {}, len(self.history["epoch"])
         self.history["epoch"].append(epoch + 1)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+        # A metric missing from an epoch (no validation in an early phase) is None there,
+        # so every list stays one value per epoch.
+        missing = [key for key in self.history if key not in logs and key not in ("epoch", "seconds")]
+        for key in [*logs, *missing]:
+            values = self.history.setdefault(key, [None] * done)
+            values.append(float(logs[key]) if key in logs else None)
         self.history.setdefault("seconds", []).append(round(time.monotonic() - self.started, 2))
         state = {"model": self.model.name, "input_shape": list(self.model.input_shape[1:]),
                  "epochs_done": epoch + 1, "history": self.history}
@@ -107,15 +112,17 @@ def _backup_epoch(out):
     return None
 
 
-def resume_point(out, model):
+def resume_point(out, model, sizes=()):
     """``(history, state_file)``: what training into ``out`` continues from (state_file None: afresh).
 
-    Raises ``CatDogKitError`` when ``out`` holds training of another model or photo size.
+    Raises ``CatDogKitError`` when ``out`` holds training of another model or photo size;
+    ``sizes`` are other photo sizes its epochs may have been trained at (progressive resizing).
     """
     state = _read_state(out)
     if not state:
         return {"epoch": []}, None
-    if state["model"] != model.name or state["input_shape"] != list(model.input_shape[1:]):
+    shapes = [list(model.input_shape[1:])] + [[size, size, model.input_shape[-1]] for size in sizes]
+    if state["model"] != model.name or state["input_shape"] not in shapes:
         raise CatDogKitError(_(
             "{out} holds training of {saved} on {saved_shape} photos, not {model} on {shape}: "
             "choose another --out folder").format(

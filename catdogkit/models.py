@@ -16,23 +16,13 @@ from catdogkit.constants import CLASS_NETWORK_PARAMS
 from catdogkit.data.pipeline import augmentation
 from catdogkit.errors import CatDogKitError
 from catdogkit.i18n import _
+from catdogkit.recipes import RECIPES
 from catdogkit.viewcache import remember
 
 ORIGINAL_PARAMS = CLASS_NETWORK_PARAMS
 ORIGINAL_MIN_SIZE = 46
 #: What a training folder (``catdogkit.training.train``'s ``out``) holds once training ends.
 MODEL_FILE = "model.keras"
-
-#: How each network is trained when nobody says otherwise: ``catdogkit train --model NAME``,
-#: lesson 07 and docs/benchmarks.md use these numbers. "improved" is the best measured recipe
-#: (docs/benchmarks.md: 86.7 +- 1.5 % validation, 3 seeds, ~17 dedicated CPU minutes each);
-#: "original" is the class's 30 epochs; "class-augmented" the Keras book's 100 epochs.
-RECIPES = {
-    "original": {"epochs": 30, "image_size": 150, "cache": False},
-    "class-augmented": {"epochs": 100, "image_size": 150, "cache": False},
-    "improved": {"epochs": 36, "image_size": 112, "cache": True},
-    "transfer": {"epochs": 10, "image_size": 160, "cache": False},
-}
 
 def original_cnn(input_shape=(150, 150, 3)):
     """The class-manual network, written with Keras 3 functional layers.
@@ -94,14 +84,16 @@ def _class_head(photo, x, name, *, dropout=None, seed=None):
 
 
 #: The improved network's augmentation (see :func:`catdogkit.data.augmentation`): flips,
-#: small turns and zooms; shifts left out, as a zoom already moves the animal about.
+#: small turns and zooms; shifts left out, as a zoom already moves the animal about. Its
+#: recipe (:data:`catdogkit.recipes.RECIPES`) trains longer, with more of both.
 IMPROVED_AUGMENTATION = {"rotation": 0.05, "shift": 0, "zoom": (-0.2, 0.1)}
 
 
 #: What :func:`improved_cnn` can leave out (``leave_out=``), each one a row of
 #: ``catdogkit.measured.IMPROVEMENTS``: the ablations behind its figures
 #: (``benchmarks/accuracy.py --ablations``).
-#: "smaller photos" is not a layer but the recipe's image size, so it is not here.
+#: "smaller photos" and "progressive resizing" are not layers but the recipe's photo sizes, so
+#: they are not here.
 ABLATIONS = ("augmentation layers", "batch normalization", "residual stages",
              "global average pooling", "dropout, weight decay, label smoothing",
              "cosine learning-rate schedule")
@@ -123,14 +115,17 @@ def _residual_stage(x, filters, stage, *, normalize=True, shortcut=True):
     return layers.Add(name=f"block{stage}_add")([x, skip]) if shortcut else x
 
 
-def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None, leave_out=()):
+def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None, leave_out=(),
+                 augmentation_amounts=None):
     """A better network for 2,000 photos, trained from scratch on a CPU budget.
 
     Augmentation layers inside the model, batch normalization, residual stages, global
     average pooling instead of Flatten+Dense, dropout, AdamW with weight decay, label
     smoothing and a cosine learning-rate schedule that reaches its floor after
-    ``total_steps`` training steps (set it to epochs x steps per epoch). ``leave_out`` names choices of :data:`ABLATIONS` to build the
-    network without, for measuring what each is worth (``catdogkit.measured``).
+    ``total_steps`` training steps (set it to epochs x steps per epoch). ``leave_out`` names
+    choices of :data:`ABLATIONS` to build the network without, for measuring what each is
+    worth (``catdogkit.measured``). ``augmentation_amounts`` are
+    :func:`catdogkit.data.augmentation`'s (default :data:`IMPROVED_AUGMENTATION`).
     """
     unknown = sorted(set(leave_out) - set(ABLATIONS))
     if unknown:
@@ -141,7 +136,7 @@ def improved_cnn(input_shape=(150, 150, 3), *, total_steps=3000, seed=None, leav
     photo = keras.Input(shape=input_shape, name="photo")
     x = photo
     if "augmentation layers" not in leave_out:
-        x = augmentation(seed, **IMPROVED_AUGMENTATION)(x)
+        x = augmentation(seed, **(augmentation_amounts or IMPROVED_AUGMENTATION))(x)
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=not normalize,
                       name="stem_conv")(x)
@@ -240,16 +235,17 @@ def fine_tune(model, n_layers=30, learning_rate=1e-5):
 
 
 def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=None,
-          leave_out=()):
+          leave_out=(), augmentation_amounts=None):
     """A new network by name, ready to train: ``"original"``, ``"class-augmented"``,
-    ``"improved"`` or ``"transfer"`` (see :data:`RECIPES`).
+    ``"improved"`` or ``"transfer"`` (see :data:`catdogkit.recipes.RECIPES`).
 
     ``input_shape`` defaults to the recipe's square photos. The improved network's
     learning-rate schedule reaches its floor after ``epochs * steps_per_epoch`` steps (the
     recipe's epochs when ``epochs`` is None); give both for a budgeted run. ``seed`` sets
     Keras's random seed first, so the same seed builds the same weights, augmentation
     and dropout. ``leave_out`` (improved network only) names :data:`ABLATIONS` to build
-    it without.
+    it without; ``augmentation_amounts`` (improved network only) replace its augmentation's
+    (e.g. its recipe's, ``recipes.RECIPES["improved"]["augmentation"]``).
 
     Introduced in lesson 03 (visualizing feature maps).
     """
@@ -263,16 +259,19 @@ def build(name, input_shape=None, *, epochs=None, steps_per_epoch=None, seed=Non
         keras.utils.set_random_seed(seed)
     if leave_out and name != "improved":
         raise CatDogKitError(_("only the improved network has parts to leave out, not {name!r}").format(name=name))
+    if augmentation_amounts and name != "improved":
+        raise CatDogKitError(_("only the improved network takes augmentation amounts, not {name!r}").format(name=name))
     if name == "original":
         return original_cnn(input_shape)
     if name == "class-augmented":
         return class_augmented_cnn(input_shape, seed=seed)
     if name == "transfer":
         return transfer_cnn(input_shape=input_shape)
+    options = {"seed": seed, "leave_out": leave_out, "augmentation_amounts": augmentation_amounts}
     if steps_per_epoch is None:
-        return improved_cnn(input_shape, seed=seed, leave_out=leave_out)
+        return improved_cnn(input_shape, **options)
     total = (epochs or RECIPES[name]["epochs"]) * max(1, int(steps_per_epoch))
-    return improved_cnn(input_shape, total_steps=total, seed=seed, leave_out=leave_out)
+    return improved_cnn(input_shape, total_steps=total, **options)
 
 
 def load_model(path, *, announce=print):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from catdogkit import measured, models
+from catdogkit import measured, models, recipes
 
 
 @pytest.fixture(scope="module")
@@ -17,11 +17,15 @@ def accuracy(repo):
 
 def test_an_ablation_runs_the_full_recipe_first_then_one_run_per_choice(accuracy):
     runs = accuracy.ablation_runs(64, 12)
-    assert list(runs) == ["full recipe", *models.ABLATIONS, "smaller photos"]
-    assert runs["full recipe"] == {}
-    assert runs["residual stages"] == {"leave_out": ("residual stages",)}
+    assert list(runs) == ["full recipe", *models.ABLATIONS, "smaller photos", "progressive resizing"]
+    full = recipes.phases("improved", epochs=12, image_size=64)
+    assert runs["full recipe"] == {"plan": full} and full == [(32, 4), (48, 4), (64, 4)]
+    assert runs["residual stages"] == {"plan": full, "leave_out": ("residual stages",)}
     # Undoing "smaller photos" means the class's larger photos for the same CPU time.
-    assert runs["smaller photos"] == {"size": 86, "epochs": 7}
+    assert runs["smaller photos"] == {"plan": recipes.phases("improved", epochs=7, image_size=86)}
+    # Undoing progressive resizing: every epoch at the final size, as many as cost the same
+    # (4 epochs at a quarter of the pixels, 4 at 9/16, 4 whole: 7.25).
+    assert runs["progressive resizing"] == {"plan": [(64, 7)]}
     assert set(runs) - {"full recipe"} == set(measured.IMPROVEMENTS)
 
 
@@ -45,4 +49,4 @@ def test_an_ablation_run_reports_each_choice_against_the_full_recipe(accuracy, t
     without = ablations["cosine learning-rate schedule"]
     assert without["validation_change"] == pytest.approx(
         ablations["full recipe"]["validation"]["mean"] - without["validation"]["mean"])
-    assert 0 <= without["validation"]["mean"] <= 1 and without["image_size"] == 48
+    assert 0 <= without["validation"]["mean"] <= 1 and without["phases"][-1] == [48, 1]

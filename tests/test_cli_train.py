@@ -129,19 +129,34 @@ def test_evaluate_takes_a_folder_holding_only_test_whole(trained, tiny_sample, t
 
 def test_train_improved_without_options_follows_the_recipe(tiny_sample, tmp_path, monkeypatch,
                                                            capsys):
-    from catdogkit import models, training
+    from catdogkit import models, recipes, training
     asked = []
-    monkeypatch.setattr(training, "train", lambda model, data, *, epochs, out:
-                        asked.append((model.name, model.input_shape[1:3], epochs)))
+
+    def train_in_phases(name, root, plan, *, out, seed, batch_size, cache):
+        asked.append((name, plan, cache))
+        return models.build(name, (plan[-1][0], plan[-1][0], 3)), None, {"epoch": []}
+
+    monkeypatch.setattr(training, "train_in_phases", train_in_phases)
     assert main(["train", "--model", "improved", "--data", str(tiny_sample),
                  "--out", str(tmp_path / "run")]) == 0
-    recipe = models.RECIPES["improved"]
-    size = recipe["image_size"]
-    assert asked == [("improved_cnn", (size, size), recipe["epochs"])] == [("improved_cnn", (112, 112), 36)]
-    assert "photos cached on disk" in capsys.readouterr().out
+    assert asked == [("improved", recipes.phases("improved"), True)]
+    assert recipes.phases("improved") == [(64, 20), (96, 28), (128, 20)]
+    said = capsys.readouterr().out
+    assert "68 epochs, on photos of 64, 96, 128 px in turn" in said and "photos cached on disk" in said
     assert main(["train", "--model", "improved", "--data", str(tiny_sample), "--epochs", "2",
                  "--image-size", "64", "--out", str(tmp_path / "other")]) == 0
-    assert asked[-1] == ("improved_cnn", (64, 64), 2)
+    assert asked[-1] == ("improved", [(32, 1), (64, 1)], True)
+    assert main(["train", "--model", "original", "--data", str(tiny_sample), "--epochs", "1",
+                 "--out", str(tmp_path / "class")]) == 0
+    assert asked[-1] == ("original", [(150, 1)], False)
+    assert "original: 1 epochs at 150x150 px" in capsys.readouterr().out
+
+
+def test_train_rejects_a_photo_size_below_one_pixel(tiny_sample, tmp_path, capsys):
+    assert main(["train", "--model", "improved", "--data", str(tiny_sample), "--image-size", "0",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "--image-size 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """The measured figures lesson 07 shows: one ablation figure per choice, the ladder, both languages."""
 import pytest
 
-from catdogkit import i18n, measured, models
+from catdogkit import i18n, measured, recipes
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_the_improvements_table_gives_each_choice_without_it_and_with_it():
 def test_every_rung_of_the_ladder_is_a_network_the_kit_builds():
     assert [rung["network"] for rung in measured.LADDER] == ["original", "class-augmented",
                                                              "improved", "transfer"]
-    assert set(rung["network"] for rung in measured.LADDER) <= set(models.RECIPES)
+    assert set(rung["network"] for rung in measured.LADDER) <= set(recipes.RECIPES)
     rows = measured.ladder_table()
     assert rows[0]["validation accuracy"] == "75.6%"
     # A rung this kit has not measured says so instead of showing a number.

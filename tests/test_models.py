@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from catdogkit import measured, models  # noqa: E402
+from catdogkit import measured, models, recipes  # noqa: E402
 from catdogkit.errors import CatDogKitError  # noqa: E402
 
 
@@ -118,7 +118,7 @@ def test_load_model_explains_what_is_wrong(tmp_path):
 def test_build_makes_every_network_by_name_with_its_recipe():
     assert [layer.name for layer in models.build("original").layers][:2] == ["photo", "rescale"]
     assert models.build("original").input_shape == (None, 150, 150, 3)
-    assert models.build("improved").input_shape[1] == models.RECIPES["improved"]["image_size"] == 112
+    assert models.build("improved").input_shape[1] == recipes.RECIPES["improved"]["image_size"] == 128
     with pytest.raises(CatDogKitError, match="unknown network"):
         models.build("vgg")
 
@@ -196,3 +196,4 @@ def test_a_keras2_h5_with_lr_loads_without_its_optimizer_and_says_so(tmp_path):
     assert len(said) == 1 and "without its optimizer" in said[0] and "'lr'" in said[0]
     photos = np.random.default_rng(5).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
     np.testing.assert_allclose(loaded.predict(photos, verbose=0), model.predict(photos, verbose=0))
+

@@ -201,6 +201,41 @@ def test_a_folder_of_another_model_is_refused(tmp_path):
 
 
 @pytest.mark.slow
+def test_training_in_phases_continues_one_schedule_across_photo_sizes(tiny_sample, tmp_path, capsys):
+    out = tmp_path / "run"
+    model, datasets, history = training.train_in_phases("improved", tiny_sample, [(32, 1), (48, 1)],
+                                                        out=out, seed=0)
+    printed = capsys.readouterr().out
+    assert "epochs 1-1 on 32x32 px photos" in printed and "epochs 2-2 on 48x48 px photos" in printed
+    assert "epoch 1/2" in printed and "epoch 2/2" in printed  # counted over the whole plan
+    assert model.input_shape[1:3] == (48, 48) and datasets.validation.element_spec[0].shape[1] == 48
+    assert history["epoch"] == [1, 2] and training.load_history(out) == history
+    # Only the last phase measures the validation photos; every list keeps one value an epoch.
+    assert history["val_accuracy"][0] is None and 0 <= history["val_accuracy"][1] <= 1
+    assert all(len(values) == 2 for values in history.values())
+    # The second phase started from the first one's optimizer: 2 epochs x 3 steps of 32 photos.
+    assert int(model.optimizer.iterations) == 6
+    assert models.load_model(out).input_shape[1:3] == (48, 48)
+    again, _, same = training.train_in_phases("improved", tiny_sample, [(32, 1), (48, 1)], out=out, seed=0)
+    assert same == history and int(again.optimizer.iterations) == 6
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+    # Only the plan's sizes may continue that folder.
+    with pytest.raises(CatDogKitError, match="another --out"):
+        training.train(models.build("improved", (40, 40, 3)), tiny_sample, epochs=3, out=out)
+
+
+@pytest.mark.slow
+def test_a_callback_that_stops_training_ends_the_plan_in_its_phase(tiny_sample, tmp_path):
+    class StopAfterOneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    model, _, history = training.train_in_phases("improved", tiny_sample, [(32, 2), (48, 1)],
+                                                 out=tmp_path, seed=0, callbacks=[StopAfterOneEpoch()])
+    assert history["epoch"] == [1] and model.input_shape[1:3] == (32, 32)
+
+
+@pytest.mark.slow
 def test_two_replica_mirrored_strategy_on_two_logical_cpus(tmp_path):
     process = start(tmp_path, tmp_path / "run", epochs=2, pause=0, devices="2cpu")
     output, _ = process.communicate(timeout=300)

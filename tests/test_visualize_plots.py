@@ -34,6 +34,11 @@ def test_plots_return_their_figure_and_use_given_axes():
     assert [axis.get_title(loc="left") for axis in layers.axes] == ["a  6x6x5", "b  3x3x5"]
     history = {"loss": [0.7, 0.5], "val_loss": [0.72, 0.6], "accuracy": [0.5, 0.7]}
     assert len(plot_training_curves(history).axes[0].lines) == 2
+    # Epochs without validation (the early phases of a progressive plan) leave a gap.
+    phased = plot_training_curves({"loss": [0.7, 0.5, 0.4], "val_loss": [None, None, 0.6]})
+    val_line = phased.axes[0].lines[1]
+    assert np.isnan(val_line.get_ydata()[:2]).all() and val_line.get_ydata()[2] == 0.6
+    assert len(plot_training_curves({"loss": [0.7], "val_loss": [None]}).axes[0].lines) == 1
     stats = [{"name": "conv1", "shape": (4, 4, 2), "zero_fraction": 0.5, "mean": 1.0}]
     top, bottom = plot_layer_statistics(stats).axes
     assert [bar.get_height() for bar in top.patches] == [0.5]

@@ -20,8 +20,8 @@ def register(subparsers):
                       "backed up in OUT: run the same command again after an interruption "
                       "and it resumes after the last completed epoch. Without --epochs and "
                       "--image-size each network follows its measured recipe "
-                      "(catdogkit.models.RECIPES; improved: 36 epochs at 112 px, photos "
-                      "cached on disk)."))
+                      "(catdogkit.recipes.RECIPES; improved: 68 epochs on 64, 96, then 128 px "
+                      "photos, cached on disk)."))
     train.add_argument("--model", choices=MODELS, default="original",
                        help=_("original: the class-manual CNN; class-augmented: it with "
                               "augmentation and Dropout 0.5 (the Keras book's second model); "
@@ -30,12 +30,13 @@ def register(subparsers):
                        help=_("photo folder with train/ and validation/ (default: the usual "
                               "search, ending with the embedded sample)"))
     train.add_argument("--epochs", type=int, default=None,
-                       help=_("epochs in total (default: the recipe's, e.g. 36 for improved)"))
+                       help=_("epochs in total (default: the recipe's, e.g. 68 for improved)"))
     train.add_argument("--out", metavar="DIR", required=True,
                        help=_("folder for checkpoints, history.json and model.keras"))
     train.add_argument("--image-size", type=int, default=None,
                        help=_("photos are resized to this square size (default: the recipe's, "
-                              "150 for original, 112 for improved)"))
+                              "150 for original, 128 for improved, which trains on smaller "
+                              "photos first)"))
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--seed", type=int, default=1337)
     train.set_defaults(run=run_train)
@@ -87,19 +88,27 @@ def _datasets(root, image_size, batch_size=32, seed=1337, cache=False):
 
 
 def run_train(args):
-    from catdogkit import models, training
-    recipe = models.RECIPES[args.model]
-    epochs = recipe["epochs"] if args.epochs is None else args.epochs
-    size = recipe["image_size"] if args.image_size is None else args.image_size
+    from catdogkit import recipes, training
+    recipe = recipes.RECIPES[args.model]
+    if args.epochs is not None and args.epochs < 1:
+        raise CatDogKitError(_("--epochs {epochs}: train for at least one epoch").format(epochs=args.epochs))
+    if args.image_size is not None and args.image_size < 1:
+        raise CatDogKitError(_("--image-size {size}: photos need at least 1 pixel").format(size=args.image_size))
+    plan = recipes.phases(args.model, epochs=args.epochs, image_size=args.image_size)
+    epochs, size = sum(count for _size, count in plan), plan[-1][0]
     out = training.writable_folder(args.out)
-    if epochs < 1:
-        raise CatDogKitError(_("--epochs {epochs}: train for at least one epoch").format(epochs=epochs))
-    print(_("{model}: {epochs} epochs at {size}x{size} px").format(model=args.model, epochs=epochs, size=size)
-          + (_(", photos cached on disk after the first epoch") if recipe["cache"] else ""), flush=True)
-    datasets = _datasets(_photos(args.data), size, args.batch_size, args.seed, recipe["cache"])
-    model = models.build(args.model, (size, size, 3), epochs=epochs,
-                         steps_per_epoch=int(datasets.train.cardinality()), seed=args.seed)
-    training.train(model, datasets, epochs=epochs, out=out)
+    if len(plan) == 1:
+        said = _("{model}: {epochs} epochs at {size}x{size} px").format(
+            model=args.model, epochs=epochs, size=size)
+    else:
+        said = _("{model}: {epochs} epochs, on photos of {sizes} px in turn (progressive resizing)").format(
+            model=args.model, epochs=epochs, sizes=", ".join(str(s) for s, _count in plan))
+    print(said + (_(", photos cached on disk after the first epoch") if recipe["cache"] else ""), flush=True)
+    root = _photos(args.data)
+    datasets = _datasets(root, size, args.batch_size, args.seed, recipe["cache"])
+    model, _datasets_used, _history = training.train_in_phases(
+        args.model, root, plan, out=out, seed=args.seed, batch_size=args.batch_size,
+        cache=recipe["cache"])
     result = training.evaluate(model, datasets.validation, datasets.class_names)
     print(_("validation accuracy {accuracy} on {n} photos").format(
         accuracy=format_number(result["accuracy"], 3), n=result["n"]))

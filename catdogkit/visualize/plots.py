@@ -241,8 +241,9 @@ def plot_training_curves(history, *, ax=None):
     fig, axes = _axes(ax, 2, (10, 3.5))
     for axis, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "o-"), (f"val_{metric}", "s--")):
-            values = history.get(key) or []
-            if len(values):
+            # None: an epoch without that metric (no validation in an early phase).
+            values = np.array([np.nan if v is None else v for v in history.get(key) or []], float)
+            if np.isfinite(values).any():
                 axis.plot(np.arange(1, len(values) + 1), values, style, label=key)
         axis.set_xlabel(_("epoch"))
         axis.set_title(_(metric), fontsize=10)
