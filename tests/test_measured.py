@@ -22,6 +22,10 @@ def test_the_improvements_table_gives_each_choice_without_it_and_with_it():
     smaller = rows[list(measured.IMPROVEMENTS).index("smaller photos")]
     assert smaller["with it"] == f"{100 * measured.ABLATION_VALIDATION['full recipe']:.1f}%"
     assert smaller["validation without it"] == f"{100 * measured.ABLATION_VALIDATION['smaller photos']:.1f}%"
+    # A row measured against its own run (the recipe's phases at the reduced budget) shows that run.
+    phases = rows[list(measured.IMPROVEMENTS).index("progressive resizing")]
+    assert phases["with it"] == f"{100 * measured.ABLATION_WITH['progressive resizing']:.1f}%"
+    assert set(measured.ABLATION_WITH) <= set(measured.IMPROVEMENTS)
 
 
 def test_every_rung_of_the_ladder_is_a_network_the_kit_builds():
