@@ -7,7 +7,7 @@
 For every seed it trains each network from scratch (``catdogkit.training.train_in_phases``),
 each for the planned epochs and photo sizes (default: its ``catdogkit.recipes.RECIPES``
 entry; the improved network's phases are scaled to ``--improved-epochs`` and a final
-``--improved-size``, see ``catdogkit.models.phases``) but at most the budget
+``--improved-size``, see ``catdogkit.recipes.phases``) but at most the budget
 of training time (training stops before the epoch that would push it over the budget).
 Time is the process's CPU time divided by its cores: wall-clock time on a machine of its
 own, and the same figure on a shared one. It prints validation and, when the folder has a
@@ -18,8 +18,8 @@ mean ± std over seeds at the end. The last line is one JSON object.
 as the recipe builds it, then once without each of ``models.ABLATIONS``, once with
 "smaller photos" undone (photos 150/112 times larger, epochs cut by the pixel ratio so
 the run costs the same) and once with "progressive resizing" undone (every epoch on the
-final size, as many as cost the same); each run's validation accuracy and its difference from the full
-recipe go under ``"ablations"`` in the JSON. Use a reduced budget (small photos, few
+final size, as many as cost the same); each run's validation accuracy and its difference
+from the full recipe go under ``"ablations"`` in the JSON. Use a reduced budget (small photos, few
 epochs) and say so: one seed of it ranks the choices, it does not give their full-budget
 worth.
 """
@@ -113,7 +113,7 @@ class EpochLine(keras.callbacks.Callback):
 
 def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
     """Train network ``name`` on ``plan`` (``[(photo size, epochs), ...]``, see
-    ``catdogkit.models.phases``) within the budget, then evaluate it: its figures as a dict."""
+    ``catdogkit.recipes.phases``) within the budget, then evaluate it: its figures as a dict."""
     epochs = sum(count for _size, count in plan)
     label = label or name
     print(f"[{label} seed {seed}] {' then '.join(f'{e} epochs at {s}px' for s, e in plan)}, "
@@ -145,7 +145,7 @@ def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
 def ablation_runs(size, epochs, chosen=None):
     """{label: change} of an ablation: the full recipe first, then one run per choice left
     out (``chosen``: a list of those, in order; None: all). Each change is a ``plan``
-    (photo sizes and epochs, ``catdogkit.models.phases``) and what to ``leave_out``.
+    (photo sizes and epochs, ``catdogkit.recipes.phases``) and what to ``leave_out``.
     "smaller photos" trains on 150/112 times larger photos for as many fewer epochs as
     their pixels cost; "progressive resizing" trains every epoch on the final size, as many
     epochs as cost the same CPU time as the phases."""

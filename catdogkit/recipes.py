@@ -46,7 +46,7 @@ def phases(name, *, epochs=None, image_size=None):
                                "not {epochs} epochs at {size} px").format(
             name=name, epochs=epochs, size=image_size))
     planned = recipe.get("phases", ((recipe["image_size"], recipe["epochs"]),))
-    total, final = sum(count for _, count in planned), planned[-1][0]
+    total, final = sum(count for _size, count in planned), planned[-1][0]
     ends, done = [], 0
     for _size, count in planned[:-1]:
         done += count

@@ -214,19 +214,19 @@ def train_in_phases(name, root, phases, *, out, seed=1337, batch_size=32, cache=
     """Train network ``name`` from scratch on the photos in ``root``, phase after phase, as
     its recipe does (:data:`catdogkit.recipes.RECIPES`, with the recipe's augmentation).
 
-    ``phases`` is ``[(photo size, epochs), ...]`` (:func:`catdogkit.models.phases`): each
+    ``phases`` is ``[(photo size, epochs), ...]`` (:func:`catdogkit.recipes.phases`): each
     phase trains a network built at its photo size, starting from the weights, optimizer
     state and learning-rate schedule where the previous phase left them (the networks with
     global average pooling have the same weights at every size), so one schedule spans all
     phases. Only the last phase measures the validation photos after each epoch, at the final
     size (the earlier epochs' validation figures are None): that saves about 7 % of the
-    improved recipe's time. Backups, resuming (``resume=False``: afresh) and ``history.json`` work as in
-    :func:`train`, across phases; ``leave_out`` goes to :func:`catdogkit.models.build`.
-    A callback that stops training (a time budget) ends the plan there. Unusable photos are
-    left out without a word: load the photos once yourself (``catdogkit.data.load_datasets``)
-    to hear about them. Returns ``(model,
-    datasets, history)``: the network at the size of the last phase trained, its photos,
-    and the history. ``catdogkit train`` and ``benchmarks/accuracy.py`` train this way.
+    improved recipe's time. Backups, resuming (``resume=False``: afresh) and ``history.json``
+    work as in :func:`train`, across phases; ``leave_out`` goes to
+    :func:`catdogkit.models.build`. A callback that stops training (a time budget) ends the
+    plan there. Unusable photos are left out without a word: load the photos once yourself
+    (``catdogkit.data.load_datasets``) to hear about them. Returns ``(model, datasets,
+    history)``: the network at the size of the last phase trained, its photos, and the
+    history. ``catdogkit train`` and ``benchmarks/accuracy.py`` train this way.
     """
     from catdogkit.data import load_datasets
     total = sum(epochs for _size, epochs in phases)
