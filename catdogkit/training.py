@@ -165,7 +165,7 @@ def _copy_state(source, target):
 
 
 def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resume=True,
-          sizes=(), validate=True):
+          sizes=(), validate=True, announce=print):
     """Train ``model`` to ``epochs`` epochs in total, backing every epoch up into ``out``.
 
     ``data`` is what ``catdogkit.data.load_datasets`` returns, a ``(train, validation)``
@@ -179,7 +179,7 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     ``resume=False`` starts afresh even when ``out`` holds epochs. ``sizes`` are other
     photo sizes the epochs in ``out`` may have been trained at (:func:`train_in_phases`);
     ``validate=False`` skips the validation photos (their metrics are None for those epochs).
-    Returns the history dict.
+    ``announce`` says where training resumes from (default: print). Returns the history dict.
 
     Introduced in lesson 02 (building a CNN).
     """
@@ -193,7 +193,7 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     working = _under(strategy, model)
     done = len(history["epoch"])
     if done:
-        print(_("resuming from epoch {done} saved in {out}").format(done=done, out=out), flush=True)
+        announce(_("resuming from epoch {done} saved in {out}").format(done=done, out=out))
     if saved is not None and (done >= epochs or saved.suffix == ".keras"):
         restore(working, saved)  # otherwise BackupAndRestore restores it as fit begins
     if done < epochs:
@@ -209,8 +209,18 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     return history
 
 
+def check_two_classes(datasets, root):
+    """Refuse photos in ``root`` (loaded as ``datasets``) without exactly two class folders:
+    the networks answer one question, cat or dog. Used by :func:`train_in_phases` and
+    ``catdogkit evaluate``."""
+    if len(datasets.class_names) != 2:
+        raise CatDogKitError(_("{root} has {n} class folder(s) {names}: the networks need two, "
+                               "e.g. cats/ and dogs/").format(
+            root=root, n=len(datasets.class_names), names=list(datasets.class_names)))
+
+
 def train_in_phases(name, root, phases, *, out, seed=1337, batch_size=32, cache=True,
-                    callbacks=None, resume=True, leave_out=()):
+                    callbacks=None, resume=True, leave_out=(), announce=None):
     """Train network ``name`` from scratch on the photos in ``root``, phase after phase, as
     its recipe does (:data:`catdogkit.recipes.RECIPES`, with the recipe's augmentation).
 
@@ -223,31 +233,39 @@ def train_in_phases(name, root, phases, *, out, seed=1337, batch_size=32, cache=
     improved recipe's time. Backups, resuming (``resume=False``: afresh) and ``history.json``
     work as in :func:`train`, across phases; ``leave_out`` goes to
     :func:`catdogkit.models.build`. A callback that stops training (a time budget) ends the
-    plan there. Unusable photos are left out without a word: load the photos once yourself
-    (``catdogkit.data.load_datasets``) to hear about them. Returns ``(model, datasets,
-    history)``: the network at the size of the last phase trained, its photos, and the
-    history. ``catdogkit train`` and ``benchmarks/accuracy.py`` train this way.
+    plan there. ``announce`` hears, once, about unusable photos (left out) and where training
+    resumes from (default: print; ``lambda _message: None``: not a word). A folder without
+    exactly two classes is refused, naming it. Returns ``(model, datasets, history)``: the
+    network at the size of the last phase trained, its photos, and the history.
+    ``catdogkit train`` and ``benchmarks/accuracy.py`` train this way.
     """
     from catdogkit.data import load_datasets
     total = sum(epochs for _size, epochs in phases)
     sizes = [size for size, _epochs in phases]
     report = [_EpochLine(total)] if callbacks is None else list(callbacks)
+    announce = announce or print
     done = 0
     for size, epochs in phases:
         print(_("epochs {first}-{last} on {size}x{size} px photos").format(
             first=done + 1, last=done + epochs, size=size), flush=True)
         datasets = load_datasets(root, image_size=size, batch_size=batch_size, seed=seed,
-                                 cache=cache or None, announce=lambda _message: None)
+                                 cache=cache or None, announce=announce)
+        check_two_classes(datasets, root)
         model = models.build(name, (size, size, 3), epochs=total, seed=seed, leave_out=leave_out,
                              augmentation_amounts=recipes.RECIPES[name].get("augmentation"),
                              steps_per_epoch=int(datasets.train.cardinality()))
         history = train(model, datasets, epochs=done + epochs, out=out, callbacks=report,
                         sizes=sizes, resume=resume or done > 0,  # later phases continue the first
-                        validate=done + epochs == total)
+                        validate=done + epochs == total, announce=announce)
         done += epochs
+        announce = _silent  # said once: the later phases continue where this one ended
         if len(history["epoch"]) < done:  # a callback stopped it
             break
     return model, datasets, history
+
+
+def _silent(_message):
+    pass
 
 
 def evaluate(model, dataset, class_names=None, *, flip=False):

@@ -133,8 +133,10 @@ def test_train_improved_without_options_follows_the_recipe(tiny_sample, tmp_path
     asked = []
 
     def train_in_phases(name, root, plan, *, out, seed, batch_size, cache):
+        from catdogkit.data import load_datasets
         asked.append((name, plan, cache))
-        return models.build(name, (plan[-1][0], plan[-1][0], 3)), None, {"epoch": []}
+        size = plan[-1][0]  # the command evaluates the network on the photos it returns
+        return models.build(name, (size, size, 3)), load_datasets(root, image_size=size), {"epoch": []}
 
     monkeypatch.setattr(training, "train_in_phases", train_in_phases)
     assert main(["train", "--model", "improved", "--data", str(tiny_sample),

@@ -208,6 +208,7 @@ def test_training_in_phases_continues_one_schedule_across_photo_sizes(tiny_sampl
     printed = capsys.readouterr().out
     assert "epochs 1-1 on 32x32 px photos" in printed and "epochs 2-2 on 48x48 px photos" in printed
     assert "epoch 1/2" in printed and "epoch 2/2" in printed  # counted over the whole plan
+    assert "resuming" not in printed  # the second phase continues the first: nothing to say
     assert model.input_shape[1:3] == (48, 48) and datasets.validation.element_spec[0].shape[1] == 48
     assert history["epoch"] == [1, 2] and training.load_history(out) == history
     # Only the last phase measures the validation photos; every list keeps one value an epoch.
@@ -218,6 +219,7 @@ def test_training_in_phases_continues_one_schedule_across_photo_sizes(tiny_sampl
     assert models.load_model(out).input_shape[1:3] == (48, 48)
     again, _, same = training.train_in_phases("improved", tiny_sample, [(32, 1), (48, 1)], out=out, seed=0)
     assert same == history and int(again.optimizer.iterations) == 6
+    assert capsys.readouterr().out.count("resuming from epoch 2") == 1  # said once, not per phase
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
     # Only the plan's sizes may continue that folder.
     with pytest.raises(CatDogKitError, match="another --out"):
@@ -233,6 +235,17 @@ def test_a_callback_that_stops_training_ends_the_plan_in_its_phase(tiny_sample, 
     model, _, history = training.train_in_phases("improved", tiny_sample, [(32, 2), (48, 1)],
                                                  out=tmp_path, seed=0, callbacks=[StopAfterOneEpoch()])
     assert history["epoch"] == [1] and model.input_shape[1:3] == (32, 32)
+
+
+def test_training_in_phases_needs_two_class_folders(tiny_sample, tmp_path):
+    import shutil
+    photos = tmp_path / "photos"
+    shutil.copytree(tiny_sample, photos)
+    for split in photos.iterdir():
+        shutil.copytree(split / "cats", split / "birds")
+    with pytest.raises(CatDogKitError, match=r"3 class folder\(s\) \['birds', 'cats', 'dogs'\].*need two"):
+        training.train_in_phases("improved", photos, [(32, 1)], out=tmp_path / "run")
+    assert not (tmp_path / "run" / training.MODEL).exists()
 
 
 @pytest.mark.slow

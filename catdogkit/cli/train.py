@@ -76,14 +76,11 @@ def _photos(path):
     return Path(find_data(path).root)
 
 
-def _datasets(root, image_size, batch_size=32, seed=1337, cache=False):
+def _datasets(root, image_size):
+    from catdogkit import training
     from catdogkit.data import load_datasets
-    datasets = load_datasets(root, image_size=image_size, batch_size=batch_size, seed=seed,
-                             cache=cache or None)
-    if len(datasets.class_names) != 2:
-        raise CatDogKitError(_("{root} has {n} class folder(s) {names}: the networks need two, "
-                               "e.g. cats/ and dogs/").format(
-            root=root, n=len(datasets.class_names), names=list(datasets.class_names)))
+    datasets = load_datasets(root, image_size=image_size)
+    training.check_two_classes(datasets, root)
     return datasets
 
 
@@ -104,10 +101,8 @@ def run_train(args):
         said = _("{model}: {epochs} epochs, on photos of {sizes} px in turn (progressive resizing)").format(
             model=args.model, epochs=epochs, sizes=", ".join(str(s) for s, _count in plan))
     print(said + (_(", photos cached on disk after the first epoch") if recipe["cache"] else ""), flush=True)
-    root = _photos(args.data)
-    datasets = _datasets(root, size, args.batch_size, args.seed, recipe["cache"])
-    model, _datasets_used, _history = training.train_in_phases(
-        args.model, root, plan, out=out, seed=args.seed, batch_size=args.batch_size,
+    model, datasets, _history = training.train_in_phases(
+        args.model, _photos(args.data), plan, out=out, seed=args.seed, batch_size=args.batch_size,
         cache=recipe["cache"])
     result = training.evaluate(model, datasets.validation, datasets.class_names)
     print(_("validation accuracy {accuracy} on {n} photos").format(
