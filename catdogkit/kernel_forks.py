@@ -126,7 +126,7 @@ def serve(socket_path, parent):
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels' exits need no waiting for
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with, args=(parent, Path(socket_path).parent), daemon=True).start()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ready = f"{socket_path}.{os.getpid()}"
     listener.bind(ready)
@@ -144,10 +144,12 @@ def serve(socket_path, parent):
         listener.close()
 
 
-def _exit_with(parent):
-    # A server killed without its clean-up (SIGKILL) must not leave 0.5 GB behind.
+def _exit_with(parent, folder):
+    # A starter killed without its clean-up (SIGKILL) must not leave 0.5 GB behind, nor
+    # its folder in /tmp (the ForkServer's own, which nothing else uses).
     while os.getppid() == parent:
         time.sleep(1)
+    shutil.rmtree(folder, ignore_errors=True)
     os._exit(0)
 
 

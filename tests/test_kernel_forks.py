@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -125,16 +126,20 @@ def test_without_the_fork_server_the_launcher_is_an_ordinary_kernel(tmp_path):
 def test_the_fork_server_ends_with_the_process_that_started_it():
     script = ("import os, time\n"
               "from catdogkit.kernel_forks import ForkServer\n"
-              "print(ForkServer(dict(os.environ)).start().process.pid, flush=True)\n"
+              "forks = ForkServer(dict(os.environ)).start()\n"
+              "print(forks.process.pid, forks.folder, flush=True)\n"
               "time.sleep(600)\n")
     starter = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    server = psutil.Process(int(starter.stdout.readline()))
+    pid, folder = starter.stdout.readline().split(maxsplit=1)
+    server, folder = psutil.Process(int(pid)), Path(folder.strip())
+    assert folder.is_dir()
     starter.kill()  # no clean-up runs: the fork server must notice by itself
     starter.wait()
     deadline = time.monotonic() + 60
     while server.is_running() and server.status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the fork server outlived the process that started it"
         time.sleep(0.5)
+    assert not folder.exists()  # its socket and kernel spec went with it
 
 
 def test_the_command_line_says_how_to_call_it(capsys):

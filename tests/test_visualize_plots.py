@@ -18,6 +18,22 @@ def test_tile_places_images_and_normalizes():
     assert np.nanmax(tile(images, normalize=True)) == 1.0
 
 
+def test_channel_numbers_lie_over_the_tiles_as_one_picture():
+    maps = np.random.default_rng(0).random((8, 8, 5))
+    for axis in plot_feature_maps(maps, [0, 2, 4]).axes + plot_side_by_side(maps, maps, channels=[0, 2, 4]).axes:
+        mosaic, numbers = axis.images
+        assert not axis.texts  # one picture, not a text artist per tile (2-3 ms each to draw)
+        height, width = mosaic.get_array().shape
+        assert numbers.get_extent() == [-0.5, width - 0.5, height - 0.5, -0.5]
+        alpha = np.asarray(numbers.get_array())[..., 3]
+        scale = alpha.shape[1] // width
+        assert alpha.shape[0] == height * scale and scale >= 1
+        corners = [alpha[r * 9 * scale:r * 9 * scale + 4 * scale, c * 9 * scale:c * 9 * scale + 4 * scale]
+                   for r, c in ((0, 0), (0, 1), (1, 0), (1, 1))]  # 3 tiles in 2 columns, then none
+        assert all(corner[0, 0] == 128 and corner.max() > 200 for corner in corners[:3])  # box, digits
+        assert not corners[3].any() and not (corners[0] == corners[2]).all()  # "0" is not "4"
+
+
 def test_plots_return_their_figure_and_use_given_axes():
     maps = np.random.default_rng(0).random((6, 6, 5))
     fig = plot_feature_maps(maps, [0, 2])
