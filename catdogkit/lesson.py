@@ -280,9 +280,12 @@ def _show_figures():
         from IPython.core.pylabtools import select_figure_formats
     except ImportError:  # pragma: no cover - IPython always comes with ipywidgets
         return
+    from catdogkit.visualize.render import PNG_COMPRESSION
+
     shell = get_ipython()
     if shell is not None:
-        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+        select_figure_formats(shell, {"png"}, bbox_inches="tight",
+                              pil_kwargs={"compress_level": PNG_COMPRESSION})
 
 
 def _display(widget):

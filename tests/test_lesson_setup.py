@@ -171,3 +171,25 @@ def test_table_renders_rows_as_html_with_escaping():
     assert "a &lt; b" in shown.data and "<pre" in shown.data and "1,234,567" in shown.data
     assert "<tbody></tbody>" in lesson.table([], ["a", "b"]).data
     assert "<td" in lesson.table([("cat", 3)], ["class", "count"]).data
+
+
+def test_a_figure_that_ends_a_cell_shows_as_a_quickly_encoded_png():
+    import base64
+
+    import numpy as np
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import print_figure
+
+    from catdogkit.visualize import plot_feature_maps
+
+    shell = InteractiveShell.instance()
+    try:
+        lesson._show_figures()
+        fig = plot_feature_maps(np.random.default_rng(0).random((16, 16, 8)))
+        shown = shell.display_formatter.formatters["image/png"](fig)
+        shown = base64.b64decode(shown) if isinstance(shown, str) else shown  # IPython's versions differ
+        assert shown.startswith(b"\x89PNG")
+        # zlib's fastest level: a little bigger than matplotlib's default level, for less time.
+        assert len(shown) > len(print_figure(fig, "png", bbox_inches="tight"))
+    finally:
+        InteractiveShell.clear_instance()
