@@ -126,12 +126,14 @@ def serve(socket_path, parent):
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels' exits need no waiting for
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    threading.Thread(target=_exit_with, args=(parent, Path(socket_path).parent), daemon=True).start()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ready = f"{socket_path}.{os.getpid()}"
     listener.bind(ready)
     listener.listen(64)
     os.replace(ready, socket_path)  # launchers see the socket only once it accepts
+    # Watched from here on: removing the folder while the socket was being made in it could
+    # leave the new socket, and so the folder, behind.
+    threading.Thread(target=_exit_with, args=(parent, Path(socket_path).parent), daemon=True).start()
     try:
         while True:
             connection, _address = listener.accept()
