@@ -23,7 +23,8 @@ kernel that runs the lesson while the visitor waits.
 then ``--concurrent-views`` (10) simultaneous first views of ``--concurrent-lesson``
 (lesson 07, the heaviest) on a server with the default settings of `catdogkit serve`,
 with the memory of every kernel while they are all open. Its JSON holds
-``cold_first_widget_s`` and ``concurrent`` (``--concurrent-views 0``: the cold pages only).
+``cold_first_widget_s``, ``concurrent`` and ``concurrent_served`` (below;
+``--concurrent-views 0``: the cold pages only).
 ``--concurrent-pool N`` gives that lesson a pool of N kernels for the simultaneous views,
 as ``catdogkit serve --preheat-lesson 07=N`` does for a class.
 
@@ -32,7 +33,11 @@ does (``--no-kernel-forks``: each started from scratch); that process's own memo
 CPU are reported beside the kernels', and each kernel's USS (the memory only it holds).
 For the simultaneous views, the CPU seconds spent until all had rendered are split into
 the server's side (Voila, the fork server, the kernels) and the browser's (Chromium,
-which shares this machine here but runs on the students' computers in a class).
+which shares this machine here but runs on the students' computers in a class). Then, on
+a fresh server with the same settings, the same number of visitors ask for the page at
+once with no browser (``concurrent_served``): the seconds until each page had arrived
+whole, its lesson run by its kernel and rendered by Voila, which is what the server owes
+a class whose browsers run on the students' own computers.
 
 Needs Debian's chromium and Playwright from PyPI (`bash dev.sh setup` + apt). The
 last line printed is one JSON object with every figure.
@@ -45,6 +50,9 @@ import platform
 import statistics
 import sys
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -181,6 +189,52 @@ def concurrent_views(server, name, views, timeout):
             "errors": [e for _s, errors, _p in outcomes for e in errors][:3]}
 
 
+#: What a served page holds when its lesson ran: a live widget's view.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: What Voila writes into a page whose lesson failed or did not finish.
+SERVED_ERRORS = ('data-mime-type="application/vnd.jupyter.stderr"', "jp-mod-stderr",
+                 "There was an error when executing cell",
+                 "An exception occurred at the server", "Cell execution timed out")
+
+
+def served_views(url, views, timeout):
+    """``views`` requests of ``url`` at the same moment, with no browser: for each, the
+    seconds until the whole page had arrived and what was wrong with it (None: a page
+    with a live widget and no error mark; the seconds are None when no page came)."""
+    def one(_):
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                page = response.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, OSError) as error:
+            return None, f"{type(error).__name__}: {str(error)[:200]}"
+        seconds = round(time.perf_counter() - start, 2)
+        marks = [mark for mark in SERVED_ERRORS if mark in page]
+        if marks:
+            return seconds, f"the page holds {marks[0]!r}"
+        return seconds, None if WIDGET_VIEW in page else "the page holds no widget"
+
+    with ThreadPoolExecutor(views) as requests:
+        return list(requests.map(one, range(views)))
+
+
+def concurrent_served(server, name, views, timeout):
+    """:func:`served_views` of lesson ``name`` on ``server``, with the server's CPU seconds
+    until the last page had arrived and every kernel's RSS then."""
+    before = cpu_by_side(server)["server"]
+    outcomes = served_views(server.page(f"{name}.ipynb"), views, timeout)
+    spent = round(sum(cpu - before.get(pid, 0.0) for pid, cpu in cpu_by_side(server)["server"].items()), 1)
+    rss = sorted(round(p.memory_info().rss / 2 ** 20) for p in server.kernel_processes())
+    served = [seconds for seconds, problem in outcomes if seconds is not None and problem is None]
+    return {"lesson": name, "views": views, "served": len(served),
+            "served_s": [seconds for seconds, _problem in outcomes],
+            "max_served_s": max(served) if served else None,
+            "within_30_s": len(served) == views and max(served) <= CONCURRENT_TARGET_S,
+            "preheat": server.preheat, "lesson_pool": server.pools.get(f"{name}.ipynb"),
+            "server_cpu_s": spent, "kernel_rss_mb": {"each": rss, "total": sum(rss)},
+            "errors": [problem for _seconds, problem in outcomes if problem][:3]}
+
+
 def cpu_by_side(server):
     """CPU seconds used so far by each live process, ``{"server": {pid: s}, "browser": {pid: s}}``:
     the server side is Voila, the fork server and every kernel; the browser side is
@@ -251,7 +305,15 @@ def cold(args, names, cache):
         together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
     print(f"{together['views']} views of {together['lesson']} at once: {together['rendered']} rendered, "
           f"slowest {together['max_first_widget_s']} s", file=sys.stderr, flush=True)
-    return {**cold_figures, "concurrent": together}
+    log = REPO / "test-artifacts" / "voila-benchmark-served.log"
+    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat, preheat_lessons=pools,
+                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
+        if server.pool_size():
+            server.wait_for_pools()
+        served = concurrent_served(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
+    print(f"{served['views']} requests of {served['lesson']} at once, no browser: {served['served']} served, "
+          f"slowest {served['max_served_s']} s", file=sys.stderr, flush=True)
+    return {**cold_figures, "concurrent": together, "concurrent_served": served}
 
 
 def main(argv=None):
