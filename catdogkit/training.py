@@ -165,7 +165,7 @@ def _copy_state(source, target):
 
 
 def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resume=True,
-          sizes=(), validate=True, announce=print):
+          sizes=(), validate=True, announce=print, planned=None):
     """Train ``model`` to ``epochs`` epochs in total, backing every epoch up into ``out``.
 
     ``data`` is what ``catdogkit.data.load_datasets`` returns, a ``(train, validation)``
@@ -179,7 +179,9 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     ``resume=False`` starts afresh even when ``out`` holds epochs. ``sizes`` are other
     photo sizes the epochs in ``out`` may have been trained at (:func:`train_in_phases`);
     ``validate=False`` skips the validation photos (their metrics are None for those epochs).
-    ``announce`` says where training resumes from (default: print). Returns the history dict.
+    ``announce`` says where training resumes from, or that ``out`` already holds all
+    ``planned`` epochs (default ``epochs``; :func:`train_in_phases` gives its whole plan's)
+    and nothing is left to train (default: print). Returns the history dict.
 
     Introduced in lesson 02 (building a CNN).
     """
@@ -192,7 +194,9 @@ def train(model, data, *, epochs, out=None, callbacks=None, strategy=None, resum
     history, saved = resume_point(out, model, sizes) if resume else ({"epoch": []}, None)
     working = _under(strategy, model)
     done = len(history["epoch"])
-    if done:
+    if done >= (planned or epochs):
+        announce(_("{out} already holds {done} epochs: nothing left to train").format(done=done, out=out))
+    elif done:
         announce(_("resuming from epoch {done} saved in {out}").format(done=done, out=out))
     if saved is not None and (done >= epochs or saved.suffix == ".keras"):
         restore(working, saved)  # otherwise BackupAndRestore restores it as fit begins
@@ -234,7 +238,8 @@ def train_in_phases(name, root, phases, *, out, seed=1337, batch_size=32, cache=
     work as in :func:`train`, across phases; ``leave_out`` goes to
     :func:`catdogkit.models.build`. A callback that stops training (a time budget) ends the
     plan there. ``announce`` hears, once, about unusable photos (left out) and where training
-    resumes from (default: print; ``lambda _message: None``: not a word). A folder without
+    resumes from, or that the whole plan is trained already (default: print;
+    ``lambda _message: None``: not a word). A folder without
     exactly two classes is refused, naming it. Returns ``(model, datasets, history)``: the
     network at the size of the last phase trained, its photos, and the history.
     ``catdogkit train`` and ``benchmarks/accuracy.py`` train this way.
@@ -256,7 +261,7 @@ def train_in_phases(name, root, phases, *, out, seed=1337, batch_size=32, cache=
                              steps_per_epoch=int(datasets.train.cardinality()))
         history = train(model, datasets, epochs=done + epochs, out=out, callbacks=report,
                         sizes=sizes, resume=resume or done > 0,  # later phases continue the first
-                        validate=done + epochs == total, announce=announce)
+                        validate=done + epochs == total, announce=announce, planned=total)
         done += epochs
         announce = _silent  # said once: the later phases continue where this one ended
         if len(history["epoch"]) < done:  # a callback stopped it

@@ -153,6 +153,7 @@ def test_more_epochs_continue_and_fewer_just_load(tmp_path, capsys):
     assert history["epoch"] == [1, 2] and set(history) >= {"loss", "accuracy", "val_loss", "seconds"}
     third = models.original_cnn((48, 48, 3))
     assert training.train(third, random_data(), epochs=2, out=tmp_path, callbacks=[]) == history
+    assert "already holds 2 epochs: nothing left to train" in capsys.readouterr().out
     np.testing.assert_array_equal(third.get_weights()[0], again.get_weights()[0])
     assert int(third.optimizer.iterations) == int(again.optimizer.iterations) == 16
 
@@ -219,11 +220,24 @@ def test_training_in_phases_continues_one_schedule_across_photo_sizes(tiny_sampl
     assert models.load_model(out).input_shape[1:3] == (48, 48)
     again, _, same = training.train_in_phases("improved", tiny_sample, [(32, 1), (48, 1)], out=out, seed=0)
     assert same == history and int(again.optimizer.iterations) == 6
-    assert capsys.readouterr().out.count("resuming from epoch 2") == 1  # said once, not per phase
+    printed = capsys.readouterr().out  # the whole plan is done: said once, not per phase
+    assert printed.count("already holds 2 epochs: nothing left to train") == 1 and "resuming" not in printed
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
     # Only the plan's sizes may continue that folder.
     with pytest.raises(CatDogKitError, match="another --out"):
         training.train(models.build("improved", (40, 40, 3)), tiny_sample, epochs=3, out=out)
+
+
+@pytest.mark.slow
+def test_a_plan_whose_first_phase_is_done_resumes_from_there(tiny_sample, tmp_path, capsys):
+    out = tmp_path / "run"
+    training.train_in_phases("improved", tiny_sample, [(32, 1)], out=out, seed=0, callbacks=[])
+    capsys.readouterr()
+    _, _, history = training.train_in_phases("improved", tiny_sample, [(32, 1), (48, 1)], out=out, seed=0,
+                                             callbacks=[])
+    printed = capsys.readouterr().out
+    assert printed.count("resuming from epoch 1") == 1 and "already holds" not in printed
+    assert history["epoch"] == [1, 2]
 
 
 @pytest.mark.slow
