@@ -268,6 +268,18 @@ def fork_server(server):
     return {"rss_mb": round(process.memory_info().rss / 2 ** 20), "cpu_s": round(cpu.user + cpu.system, 1)}
 
 
+def on_a_class_server(args, cache, log_name, measure):
+    """``measure(server)`` on a fresh server with `catdogkit serve`'s default pools (and
+    ``--concurrent-pool`` for the concurrent lesson), once every pool is ready."""
+    pools = [f"{args.concurrent_lesson}={args.concurrent_pool}"] if args.concurrent_pool else []
+    with VoilaServer(REPO / "lessons", log_path=REPO / "test-artifacts" / log_name,
+                     preheat=kernel_pools.default_preheat(), preheat_lessons=pools,
+                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
+        if server.pool_size():
+            server.wait_for_pools()
+        return measure(server)
+
+
 def cold(args, names, cache):
     """Every lesson with no pre-heated kernel, then the concurrent views (see the docstring)."""
     from playwright.sync_api import sync_playwright
@@ -295,22 +307,12 @@ def cold(args, names, cache):
                     "cold_within_target": all(v <= TARGET_S for v in cold_s.values())}
     if not args.concurrent_views:
         return cold_figures
-    preheat = kernel_pools.default_preheat()
-    pools = [f"{args.concurrent_lesson}={args.concurrent_pool}"] if args.concurrent_pool else []
-    log = REPO / "test-artifacts" / "voila-benchmark-concurrent.log"
-    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat, preheat_lessons=pools,
-                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
-        if server.pool_size():
-            server.wait_for_pools()
-        together = concurrent_views(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
+    together = on_a_class_server(args, cache, "voila-benchmark-concurrent.log", lambda server: concurrent_views(
+        server, args.concurrent_lesson, args.concurrent_views, args.timeout))
     print(f"{together['views']} views of {together['lesson']} at once: {together['rendered']} rendered, "
           f"slowest {together['max_first_widget_s']} s", file=sys.stderr, flush=True)
-    log = REPO / "test-artifacts" / "voila-benchmark-served.log"
-    with VoilaServer(REPO / "lessons", log_path=log, preheat=preheat, preheat_lessons=pools,
-                     env={"CATDOGKIT_CACHE": str(cache)}, fork_kernels=args.forks) as server:
-        if server.pool_size():
-            server.wait_for_pools()
-        served = concurrent_served(server, args.concurrent_lesson, args.concurrent_views, args.timeout)
+    served = on_a_class_server(args, cache, "voila-benchmark-served.log", lambda server: concurrent_served(
+        server, args.concurrent_lesson, args.concurrent_views, args.timeout))
     print(f"{served['views']} requests of {served['lesson']} at once, no browser: {served['served']} served, "
           f"slowest {served['max_served_s']} s", file=sys.stderr, flush=True)
     return {**cold_figures, "concurrent": together, "concurrent_served": served}

@@ -20,6 +20,20 @@ def repo():
 
 
 @pytest.fixture(scope="session")
+def benchmark_script():
+    """``benchmark_script("accuracy")``: benchmarks/accuracy.py loaded as a module (the
+    scripts are not a package)."""
+    import importlib.util
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+@pytest.fixture(scope="session")
 def real_data():
     """The 3,000 real Kaggle photos beside the repository; tests skip when they are absent."""
     if not (REAL_DATA / "train").is_dir():

@@ -1,5 +1,4 @@
 """benchmarks/accuracy.py: the ablation plan behind measured.IMPROVEMENTS, and one real run of it."""
-import importlib.util
 import json
 
 import pytest
@@ -8,11 +7,8 @@ from catdogkit import measured, models, recipes
 
 
 @pytest.fixture(scope="module")
-def accuracy(repo):
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", repo / "benchmarks" / "accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def accuracy(benchmark_script):
+    return benchmark_script("accuracy")
 
 
 def test_an_ablation_runs_the_full_recipe_first_then_one_run_per_choice(accuracy):
@@ -50,3 +46,21 @@ def test_an_ablation_run_reports_each_choice_against_the_full_recipe(accuracy, t
     assert without["validation_change"] == pytest.approx(
         ablations["full recipe"]["validation"]["mean"] - without["validation"]["mean"])
     assert 0 <= without["validation"]["mean"] <= 1 and without["phases"][-1] == [48, 1]
+
+
+@pytest.mark.slow
+def test_a_network_with_batch_normalization_is_judged_again_after_recalibration(accuracy, tiny_sample,
+                                                                                tmp_path, capsys):
+    accuracy.main(["--data", str(tiny_sample), "--models", "original,improved", "--seeds", "1",
+                   "--original-size", "48", "--original-epochs", "1", "--improved-size", "48",
+                   "--improved-epochs", "1", "--out", str(tmp_path)])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (improved,) = report["models"]["improved"]["runs"]
+    for key in ("validation_recalibrated", "validation_recalibrated_flip", "test_recalibrated",
+                "test_recalibrated_flip"):
+        assert 0 <= improved[key] <= 1, key
+    assert improved["recalibration_minutes"] >= 0
+    assert report["models"]["improved"]["validation_recalibrated"]["n"] == 1
+    # The class network has no batch normalization: nothing to recalibrate, no such figures.
+    (original,) = report["models"]["original"]["runs"]
+    assert "validation_recalibrated" not in original and report["models"]["original"]["validation_recalibrated"] is None

@@ -1,17 +1,13 @@
 """benchmarks/voila_first_widget.py: the visitors who ask for a page at once with no browser."""
 import http.server
-import importlib.util
 import threading
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def voila_benchmark(repo):
-    spec = importlib.util.spec_from_file_location("voila_benchmark", repo / "benchmarks" / "voila_first_widget.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def voila_benchmark(benchmark_script):
+    return benchmark_script("voila_first_widget")
 
 
 @pytest.fixture

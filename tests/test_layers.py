@@ -15,7 +15,7 @@ LAYERS = {
     "data": ["catdogkit", "catdogkit.data", "catdogkit.sample", "catdogkit.constants",
              "catdogkit.files", "catdogkit.runtime", "catdogkit.errors", "catdogkit.i18n",
              "catdogkit.viewcache"],
-    "models": ["catdogkit.models", "catdogkit.recipes"],
+    "models": ["catdogkit.models", "catdogkit.recipes", "catdogkit.batch_norm"],
     "training": ["catdogkit.training", "catdogkit.checkpoints", "catdogkit.measured"],
     "visualize": ["catdogkit.visualize"],
     "widgets": ["catdogkit.widgets"],
