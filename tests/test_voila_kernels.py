@@ -1,7 +1,9 @@
 """The kernel manager of `catdogkit serve --preheat`: a kernel handed out of Voila's pool
-is not culled before its page connects."""
+is not culled before its page connects, and the pool refills once the pages being served
+are done."""
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -66,3 +68,109 @@ def test_a_kernel_spec_with_its_own_timeout_gets_that_much(manager):
     manager.clock[0] += 300
     run(manager.kernels.cull_kernel_if_idle("own_timeout"))
     assert manager.culled == ["own_timeout"]
+
+
+@pytest.fixture
+def refills(monkeypatch):
+    """A manager with one visitor's kernel (``page``) and one pre-heated kernel in the
+    pool (``ready``); ``started`` records every kernel start that got through."""
+    started = []
+
+    async def start(self, *args, **kwargs):
+        started.append(asyncio.current_task().get_name())
+        return "new"
+
+    monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", start)
+    monkeypatch.setattr(voila_kernels, "REFILL_POLL_S", 0.01)
+    monkeypatch.setattr(voila_kernels, "REFILL_QUIET_S", 0.3)
+    kernels = voila_kernels.HandoverKernelManager()
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    kernels._kernels.update({"page": SimpleNamespace(last_activity=long_ago),
+                             "ready": SimpleNamespace(last_activity=long_ago)})
+    kernels._kernel_connections.update({"page": 0, "ready": 0})
+    return SimpleNamespace(kernels=kernels, started=started)
+
+
+async def _with_a_pool(kernels, *, claimed=False):
+    """Start a replacement as Voila's pool does (from the task it keeps in the pool, with
+    the ready kernel's task beside it); ``claimed``: a visitor took it from the pool."""
+    async def ready():
+        return {"kernel_id": "ready"}
+
+    loop = asyncio.get_running_loop()
+    ready_task = loop.create_task(ready())
+    await ready_task
+    refill = loop.create_task(kernels.start_kernel(), name="refill")
+    kernels._pools = {"07_improved_model.ipynb": [ready_task] + ([] if claimed else [refill])}
+    return refill
+
+
+def test_a_replacement_waits_until_the_pages_being_served_are_connected_and_quiet(refills):
+    kernels, started = refills.kernels, refills.started
+
+    async def scenario():
+        refill = await _with_a_pool(kernels)
+        await asyncio.sleep(0.2)
+        assert started == [], "a replacement started while a visitor's page had not connected"
+        kernels._kernel_connections["page"] = 1
+        kernels._kernels["page"].last_activity = datetime.now(timezone.utc)  # its widgets talk
+        await asyncio.sleep(0.15)
+        assert started == [], "a replacement started while a visitor's kernel was busy"
+        await asyncio.wait_for(refill, 2)
+        assert started == ["refill"]
+
+    run(scenario())
+
+
+def test_a_replacement_a_visitor_takes_starts_at_once(refills):
+    kernels, started = refills.kernels, refills.started
+
+    async def scenario():
+        refill = await _with_a_pool(kernels)
+        await asyncio.sleep(0.1)
+        kernels._pools["07_improved_model.ipynb"].remove(refill)  # the next visitor takes it
+        await asyncio.wait_for(refill, 0.2)
+        assert started == ["refill"]
+
+    run(scenario())
+
+
+def test_kernels_not_meant_for_a_pool_start_at_once(refills):
+    """A page's own kernel (no pool: pre-heating off, or a translated lesson), or a
+    replacement a visitor already holds, never waits for the other pages."""
+    kernels, started = refills.kernels, refills.started
+
+    async def scenario():
+        claimed = await _with_a_pool(kernels, claimed=True)
+        await asyncio.wait_for(claimed, 0.2)
+        await asyncio.wait_for(asyncio.get_running_loop().create_task(kernels.start_kernel(), name="own"), 0.2)
+        assert started == ["refill", "own"]
+
+    run(scenario())
+
+
+def test_pre_heating_kernels_do_not_hold_a_replacement_back(refills):
+    """A kernel in a pool runs its lesson with nobody watching: its activity is no page."""
+    kernels, started = refills.kernels, refills.started
+    kernels._kernel_connections["page"] = 1
+    kernels._kernels["ready"].last_activity = datetime.now(timezone.utc)
+
+    async def scenario():
+        await asyncio.wait_for(await _with_a_pool(kernels), 0.2)
+        assert started == ["refill"]
+
+    run(scenario())
+
+
+def test_a_replacement_waits_no_longer_than_its_limit(refills, monkeypatch):
+    monkeypatch.setattr(voila_kernels, "REFILL_MAX_WAIT_S", 0.2)
+    kernels, started = refills.kernels, refills.started  # the page never connects
+
+    async def scenario():
+        refill = await _with_a_pool(kernels)
+        await asyncio.sleep(0.1)
+        assert started == []
+        await asyncio.wait_for(refill, 1)
+        assert started == ["refill"]
+
+    run(scenario())
