@@ -16,8 +16,9 @@ connected; a page nobody connects to is still culled.
 2. Refilling a pool waits until the pages being served are done. Voila starts a
 replacement a second after each kernel it hands out, so when a class opens a lesson
 together, ten replacements ran the lesson on the same cores while ten pages were still
-being sent and drawn (``benchmarks/voila_first_widget.py``: a pool of 10 took 72 s for
-the slowest page, against 24 s when the replacements waited). A replacement that no
+being sent and drawn (``benchmarks/voila_first_widget.py``: with a pool of 10, the
+slowest of ten pages drawn by Chromium on 2 cores took 72 s, and 24-30 s once the
+replacements waited). A replacement that no
 visitor is waiting for therefore starts only once every kernel outside the pools has its
 page connected and none of them has been active for :data:`REFILL_QUIET_S`, and at the
 latest :data:`REFILL_MAX_WAIT_S` after it was due. A visitor who arrives meanwhile takes
