@@ -104,27 +104,33 @@ def view(browser, server, name, timeout, *, own_kernel):
             page.context.close()
 
 
+@contextlib.contextmanager
 def page_cache():
-    """A cache for the pages: the real one linked in, lesson 02's run already finished.
+    """A cache for the pages, removed afterwards: the real one linked in, lesson 02's run
+    already finished.
 
     Lesson 02 trains the class network in its run folder (runs/lesson02_original_cnn-<key
     of the photos>) and only loads it when the run is there; the finished run
     (``catdogkit.training.prepare_lessons``, which the benchmark calls first) is copied
     in, so the benchmark times a visitor who finds the run done and cannot change it.
-    Without it, lesson 02's page trains.
+    Without it, lesson 02's page trains. What the pages add to the linked entries (the
+    view cache) stays in the real cache; removing the links leaves what they point to.
     """
     import shutil
     import tempfile
     from catdogkit import runtime
     real = runtime.cache_dir()
     cache = Path(tempfile.mkdtemp(prefix="catdogkit-voila-cache-"))
-    for entry in real.iterdir():
-        if entry.name != "runs":
-            (cache / entry.name).symlink_to(entry)
-    finished = training.lesson02_run().folder  # the run of the photos the pages find
-    if (finished / "history.json").is_file():
-        shutil.copytree(finished, cache / "runs" / finished.name)
-    return cache
+    try:
+        for entry in real.iterdir():
+            if entry.name != "runs":
+                (cache / entry.name).symlink_to(entry)
+        finished = training.lesson02_run().folder  # the run of the photos the pages find
+        if (finished / "history.json").is_file():
+            shutil.copytree(finished, cache / "runs" / finished.name)
+        yield cache
+    finally:
+        shutil.rmtree(cache)
 
 
 def pool_memory(server):
@@ -318,46 +324,8 @@ def cold(args, names, cache):
     return {**cold_figures, "concurrent": together, "concurrent_served": served}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--lessons", nargs="*", default=None)
-    parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--no-warm-up", action="store_true")
-    parser.add_argument("--preheat", type=int, default=kernel_pools.DEFAULT_PREHEAT,
-                        help="pre-heated kernels per lesson, as `catdogkit serve --preheat` "
-                             f"(default {kernel_pools.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
-    parser.add_argument("--cold", action="store_true",
-                        help="pages without pre-heated kernels, then simultaneous views (issue 16)")
-    parser.add_argument("--concurrent-views", type=int, default=10,
-                        help="simultaneous views after --cold (0: none, only the cold pages)")
-    parser.add_argument("--concurrent-lesson", default="07_improved_model")
-    parser.add_argument("--concurrent-pool", type=int, default=0, metavar="N",
-                        help="for the simultaneous views, that lesson keeps N kernels ready "
-                             "(`catdogkit serve --preheat-lesson LESSON=N`; default: serve's defaults)")
-    parser.add_argument("--no-kernel-forks", dest="forks", action="store_false",
-                        help="start every kernel from scratch, as `catdogkit serve --no-kernel-forks`")
-    parser.add_argument("--no-pretrain", action="store_true",
-                        help="do not train/load the lesson models first (lessons 00-02 need none)")
-    args = parser.parse_args(argv)
-    names = args.lessons or lesson_names()
-    if not bs.chromium_path():
-        sys.exit("chromium is not installed (apt-get install chromium)")
-
-    started = time.perf_counter()
-    if not args.no_pretrain:
-        training.prepare_lessons()
-    pretrain_s = time.perf_counter() - started
-
-    cache = page_cache()
-    if args.cold:
-        summary = {"benchmark": "voila_first_widget --cold", "runs": args.runs, "target_s": TARGET_S,
-                   "concurrent_target_s": CONCURRENT_TARGET_S,
-                   "machine": f"{platform.node()} {os.cpu_count()} CPUs",
-                   "pretrain_or_load_s": round(pretrain_s, 1), **cold(args, names, cache),
-                   "load_average": [round(x, 1) for x in os.getloadavg()]}
-        print(json.dumps(summary))
-        return 0
+def preheated(args, names, cache, pretrain_s):
+    """Every lesson's first widget with ``args.preheat`` pre-heated kernels (see the docstring)."""
     from playwright.sync_api import sync_playwright
     results = {}
     log = REPO / "test-artifacts" / "voila-benchmark.log"
@@ -396,7 +364,7 @@ def main(argv=None):
                   f"kernel CPU {cpu} s",
                   file=sys.stderr, flush=True)
         browser.close()
-    summary = {
+    return {
         "benchmark": "voila_first_widget",
         "runs": args.runs,
         "target_s": TARGET_S,
@@ -412,6 +380,49 @@ def main(argv=None):
         "lessons": results,
         "all_within_target": all(r["within_target"] for r in results.values()),
     }
+
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lessons", nargs="*", default=None)
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--no-warm-up", action="store_true")
+    parser.add_argument("--preheat", type=int, default=kernel_pools.DEFAULT_PREHEAT,
+                        help="pre-heated kernels per lesson, as `catdogkit serve --preheat` "
+                             f"(default {kernel_pools.DEFAULT_PREHEAT}; 0: every view starts a kernel)")
+    parser.add_argument("--cold", action="store_true",
+                        help="pages without pre-heated kernels, then simultaneous views (issue 16)")
+    parser.add_argument("--concurrent-views", type=int, default=10,
+                        help="simultaneous views after --cold (0: none, only the cold pages)")
+    parser.add_argument("--concurrent-lesson", default="07_improved_model")
+    parser.add_argument("--concurrent-pool", type=int, default=0, metavar="N",
+                        help="for the simultaneous views, that lesson keeps N kernels ready "
+                             "(`catdogkit serve --preheat-lesson LESSON=N`; default: serve's defaults)")
+    parser.add_argument("--no-kernel-forks", dest="forks", action="store_false",
+                        help="start every kernel from scratch, as `catdogkit serve --no-kernel-forks`")
+    parser.add_argument("--no-pretrain", action="store_true",
+                        help="do not train/load the lesson models first (lessons 00-02 need none)")
+    args = parser.parse_args(argv)
+    names = args.lessons or lesson_names()
+    if not bs.chromium_path():
+        sys.exit("chromium is not installed (apt-get install chromium)")
+
+    started = time.perf_counter()
+    if not args.no_pretrain:
+        training.prepare_lessons()
+    pretrain_s = time.perf_counter() - started
+
+    with page_cache() as cache:
+        if args.cold:
+            summary = {"benchmark": "voila_first_widget --cold", "runs": args.runs, "target_s": TARGET_S,
+                       "concurrent_target_s": CONCURRENT_TARGET_S,
+                       "machine": f"{platform.node()} {os.cpu_count()} CPUs",
+                       "pretrain_or_load_s": round(pretrain_s, 1), **cold(args, names, cache),
+                       "load_average": [round(x, 1) for x in os.getloadavg()]}
+        else:
+            summary = preheated(args, names, cache, pretrain_s)
     print(json.dumps(summary))
     return 0
 

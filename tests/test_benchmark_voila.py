@@ -1,6 +1,7 @@
 """benchmarks/voila_first_widget.py: the visitors who ask for a page at once with no browser."""
 import http.server
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -61,3 +62,25 @@ def test_a_server_that_does_not_answer_gives_no_seconds_and_says_why(voila_bench
         url = f"http://127.0.0.1:{closed.server_port}/lesson"
     ((seconds, problem),) = voila_benchmark.served_views(url, 1, timeout=5)
     assert seconds is None and problem.startswith("URLError")
+
+
+def test_the_pages_cache_links_the_real_one_and_leaves_nothing_behind(voila_benchmark, tmp_path, monkeypatch):
+    """Check that the benchmark's cache for the pages holds the real cache's entries and a
+    copy of lesson 02's finished run, and that afterwards it is gone and the real cache
+    is as it was."""
+    real = tmp_path / "real"
+    (real / "views").mkdir(parents=True)
+    (real / "views" / "entry.npz").write_bytes(b"view")
+    run = real / "runs" / "lesson02_original_cnn-key"
+    run.mkdir(parents=True)
+    (run / "history.json").write_text("{}")
+    monkeypatch.setenv("CATDOGKIT_CACHE", str(real))
+    monkeypatch.setattr(voila_benchmark.training, "lesson02_run", lambda: SimpleNamespace(folder=run))
+    with voila_benchmark.page_cache() as cache:
+        assert (cache / "views").is_symlink() and (cache / "views" / "entry.npz").read_bytes() == b"view"
+        copied = cache / "runs" / run.name / "history.json"
+        assert copied.is_file() and not (cache / "runs").is_symlink(), "the pages could change the real run"
+        (cache / "views" / "new.npz").write_bytes(b"new")  # a page fills the view cache
+    assert not cache.exists(), f"the benchmark left {cache} behind"
+    assert sorted(p.name for p in (real / "views").iterdir()) == ["entry.npz", "new.npz"]
+    assert (run / "history.json").read_text() == "{}"
