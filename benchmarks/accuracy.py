@@ -17,6 +17,11 @@ normalization is then judged a second time, after its statistics are measured ag
 ``RECALIBRATION_BATCHES`` batches of training photos without augmentation
 (``catdogkit.batch_norm``): ``validation_recalibrated`` (and ``_flip``, and the test
 split's) with the minutes it took (``recalibration_minutes``), beside the plain figures.
+A network whose weights fit any photo size (global average pooling: the improved one) is
+also judged on larger photos than it trained on, ``TEST_SCALES`` times its last phase's
+size (FixRes: zooming in while training shows it animals larger than the validation photos
+do): ``validation_at_SIZE`` (and ``_flip``, and ``_recalibrated`` after its batch-norm
+statistics are measured again at that size) with ``larger_photos_minutes``.
 
 ``--ablations`` measures ``catdogkit.measured.IMPROVEMENTS`` instead: the improved network
 as the recipe builds it, then once without each of ``models.ABLATIONS``, once with
@@ -39,10 +44,13 @@ from pathlib import Path
 import catdogkit  # noqa: F401  (sets TensorFlow's log switches before TF loads)
 import keras
 from catdogkit import batch_norm, models, recipes, training
+from catdogkit.data import load_datasets
 
 NETWORKS = ("original", "class-augmented", "improved")
 #: Batches of 32 training photos the batch-norm statistics are measured again on (1,024 photos).
 RECALIBRATION_BATCHES = 32
+#: Larger photo sizes, relative to the last phase's, a network is also judged at (FixRes).
+TEST_SCALES = (1.125, 1.25)
 
 
 def parse_args(argv=None):
@@ -144,6 +152,7 @@ def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
         result[split] = training.evaluate(model, dataset, data.class_names)["accuracy"]
         result[f"{split}_flip"] = training.evaluate(model, dataset, data.class_names,
                                                     flip=True)["accuracy"]
+    result.update(on_larger_photos(name, model, args.data, seed, leave_out))
     started_cpu = dedicated_seconds()
     if batch_norm.recalibrate_batch_norm(model, data.train, batches=RECALIBRATION_BATCHES):
         result["recalibration_minutes"] = round((dedicated_seconds() - started_cpu) / 60, 2)
@@ -154,6 +163,31 @@ def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
                     model, dataset, data.class_names, flip=flip)["accuracy"]
     print(f"[{label} seed {seed}] " + json.dumps(result), flush=True)
     return result
+
+
+def on_larger_photos(name, model, root, seed, leave_out=()):
+    """The trained ``model``'s validation accuracy on photos ``TEST_SCALES`` times larger than
+    it last trained on, as trained and with its batch-norm statistics measured again at that
+    size; ``{}`` for a network without global pooling (a flattened head's weights belong to
+    positions of the last feature map, which larger photos move or enlarge)."""
+    if not any(isinstance(layer, keras.layers.GlobalAveragePooling2D) for layer in model.layers):
+        return {}
+    started_cpu, figures = dedicated_seconds(), {}
+    trained_size = model.input_shape[1]
+    for scale in TEST_SCALES:
+        size = round(trained_size * scale)
+        larger = models.build(name, (size, size, 3), seed=seed, leave_out=leave_out,
+                              augmentation_amounts=recipes.RECIPES[name].get("augmentation"))
+        larger.set_weights(model.get_weights())
+        data = load_datasets(root, image_size=size, seed=seed, cache=True, announce=lambda _message: None)
+        for flip in (False, True):
+            figures[f"validation_at_{size}{'_flip' if flip else ''}"] = training.evaluate(
+                larger, data.validation, data.class_names, flip=flip)["accuracy"]
+        if batch_norm.recalibrate_batch_norm(larger, data.train, batches=RECALIBRATION_BATCHES):
+            figures[f"validation_at_{size}_recalibrated"] = training.evaluate(
+                larger, data.validation, data.class_names)["accuracy"]
+    figures["larger_photos_minutes"] = round((dedicated_seconds() - started_cpu) / 60, 2)
+    return figures
 
 
 def ablation_runs(size, epochs, chosen=None):

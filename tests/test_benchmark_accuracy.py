@@ -1,4 +1,6 @@
 """benchmarks/accuracy.py: the ablation plan behind measured.IMPROVEMENTS, and one real run of it."""
+import contextlib
+import io
 import json
 
 import pytest
@@ -48,13 +50,20 @@ def test_an_ablation_run_reports_each_choice_against_the_full_recipe(accuracy, t
     assert 0 <= without["validation"]["mean"] <= 1 and without["phases"][-1] == [48, 1]
 
 
+@pytest.fixture(scope="module")
+def ladder_report(accuracy, tiny_sample, tmp_path_factory):
+    """The benchmark's JSON for the class and improved networks, one epoch at 48 px each."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        accuracy.main(["--data", str(tiny_sample), "--models", "original,improved", "--seeds", "1",
+                       "--original-size", "48", "--original-epochs", "1", "--improved-size", "48",
+                       "--improved-epochs", "1", "--out", str(tmp_path_factory.mktemp("ladder"))])
+    return json.loads(printed.getvalue().strip().splitlines()[-1])
+
+
 @pytest.mark.slow
-def test_a_network_with_batch_normalization_is_judged_again_after_recalibration(accuracy, tiny_sample,
-                                                                                tmp_path, capsys):
-    accuracy.main(["--data", str(tiny_sample), "--models", "original,improved", "--seeds", "1",
-                   "--original-size", "48", "--original-epochs", "1", "--improved-size", "48",
-                   "--improved-epochs", "1", "--out", str(tmp_path)])
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+def test_a_network_with_batch_normalization_is_judged_again_after_recalibration(ladder_report):
+    report = ladder_report
     (improved,) = report["models"]["improved"]["runs"]
     for key in ("validation_recalibrated", "validation_recalibrated_flip", "test_recalibrated",
                 "test_recalibrated_flip"):
@@ -64,3 +73,19 @@ def test_a_network_with_batch_normalization_is_judged_again_after_recalibration(
     # The class network has no batch normalization: nothing to recalibrate, no such figures.
     (original,) = report["models"]["original"]["runs"]
     assert "validation_recalibrated" not in original and report["models"]["original"]["validation_recalibrated"] is None
+
+
+@pytest.mark.slow
+def test_a_network_with_global_pooling_is_judged_on_larger_photos_too(accuracy, ladder_report):
+    """Check that the improved network (global average pooling) is judged at 54 and 60 px
+    after training at 48 px, and the class network (a flattened head) is not, even where
+    its weights would fit (at 54 px its last feature map is 1x1, as at 48)."""
+    report = ladder_report
+    (improved,) = report["models"]["improved"]["runs"]
+    assert [round(48 * scale) for scale in accuracy.TEST_SCALES] == [54, 60]
+    for key in ("validation_at_54", "validation_at_54_flip", "validation_at_54_recalibrated",
+                "validation_at_60", "validation_at_60_flip", "validation_at_60_recalibrated"):
+        assert 0 <= improved[key] <= 1, key
+    assert improved["larger_photos_minutes"] >= 0 and improved["image_size"] == 48
+    (original,) = report["models"]["original"]["runs"]
+    assert not [key for key in original if key.startswith(("validation_at_", "larger_photos"))]
