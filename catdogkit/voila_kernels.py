@@ -49,6 +49,7 @@ class HandoverKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._first_seen = {}
+        self._unconnected_since = {}
 
     async def cull_kernel_if_idle(self, kernel_id):
         now = time.monotonic()
@@ -84,19 +85,24 @@ class HandoverKernelManager(AsyncMappingKernelManager):
         return any(task in pool for pool in (getattr(self, "_pools", None) or {}).values())
 
     def _pages_being_served(self):
-        """Whether a kernel outside the pools has no page connected yet, or has been active
-        within :data:`REFILL_QUIET_S`."""
+        """Whether a kernel outside the pools has no page connected yet (for at most
+        :data:`REFILL_MAX_WAIT_S`: a page closed while loading never connects), or has been
+        active within :data:`REFILL_QUIET_S`."""
         pooled = set()
         for pool in (getattr(self, "_pools", None) or {}).values():
             for task in pool:
                 if task.done() and not task.cancelled() and task.exception() is None:
                     pooled.add(task.result().get("kernel_id"))
-        now = datetime.now(timezone.utc)
+        now, clock = datetime.now(timezone.utc), time.monotonic()
+        for known in [k for k in self._unconnected_since if k not in self._kernels]:
+            del self._unconnected_since[known]  # kernels shut down since
         for kernel_id, kernel in list(self._kernels.items()):
             if kernel_id in pooled:
                 continue
             if not self._kernel_connections.get(kernel_id, 0):
-                return True
+                if clock - self._unconnected_since.setdefault(kernel_id, clock) < REFILL_MAX_WAIT_S:
+                    return True
+                continue
             last_activity = getattr(kernel, "last_activity", None)
             if last_activity and (now - last_activity).total_seconds() < REFILL_QUIET_S:
                 return True

@@ -174,3 +174,18 @@ def test_a_replacement_waits_no_longer_than_its_limit(refills, monkeypatch):
         assert started == ["refill"]
 
     run(scenario())
+
+
+def test_a_page_that_never_connects_holds_replacements_back_only_once(refills, monkeypatch):
+    """A page closed while it loaded leaves a kernel that never connects: the first
+    replacement waits for it up to the limit, the next ones do not wait again."""
+    monkeypatch.setattr(voila_kernels, "REFILL_MAX_WAIT_S", 0.2)
+    kernels, started = refills.kernels, refills.started
+
+    async def scenario():
+        await asyncio.wait_for(await _with_a_pool(kernels), 1)
+        assert started == ["refill"]
+        await asyncio.wait_for(await _with_a_pool(kernels), 0.1)
+        assert started == ["refill", "refill"]
+
+    run(scenario())
