@@ -68,9 +68,8 @@ LADDER = (
      "how": _N_("1 seed, 30 epochs at 150 px, 18.7 CPU minutes; 77.4 % with flipped copies")},
     {"network": "class-augmented",
      "rung": _N_("2. the class network with augmentation and dropout 0.5 (the Keras book's second model)"),
-     "validation": None,
-     "how": _N_("not measured here yet (its 100 epochs take about an hour of 2 CPU cores); the "
-                "Keras book reports about 82 %")},
+     "validation": 0.779,
+     "how": _N_("1 seed, 100 epochs at 150 px, 75.8 CPU minutes; 77.9 % with flipped copies")},
     {"network": "improved", "rung": _N_("3. the improved network"), "validation": 0.890,
      "how": _N_("mean of 3 seeds (89.7 %, 89.7 % and 87.7 %), 68 epochs on 64, 96, then 128 px "
                 "photos, 28.3-29.9 CPU minutes each; 91.3 %, 91.0 % and 88.5 % with flipped copies "

@@ -34,8 +34,9 @@ def test_every_rung_of_the_ladder_is_a_network_the_kit_builds():
     assert set(rung["network"] for rung in measured.LADDER) <= set(recipes.RECIPES)
     rows = measured.ladder_table()
     assert rows[0]["validation accuracy"] == "75.6%"
-    # A rung this kit has not measured says so instead of showing a number.
-    assert rows[1]["validation accuracy"] == "—" and "not measured" in rows[1]["how it was measured"]
+    assert rows[1]["validation accuracy"] == "77.9%"
+    # A rung this kit cannot measure here (no ImageNet weights) shows no number of its own.
+    assert rows[3]["validation accuracy"] == "—" and "ImageNet weights" in rows[3]["how it was measured"]
 
 
 def test_the_tables_speak_spanish_with_a_decimal_comma(spanish):
