@@ -125,9 +125,11 @@ class EpochLine(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}/{self.total}  {shown}", flush=True)
 
 
-def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
+def run_one(name, plan, seed, args, out, *, leave_out=(), label=None, larger_photos=True):
     """Train network ``name`` on ``plan`` (``[(photo size, epochs), ...]``, see
-    ``catdogkit.recipes.phases``) within the budget, then evaluate it: its figures as a dict."""
+    ``catdogkit.recipes.phases``) within the budget, then evaluate it: its figures as a dict
+    (``larger_photos=False``: without :func:`on_larger_photos`, which an ablation's report
+    leaves out)."""
     epochs = sum(count for _size, count in plan)
     label = label or name
     print(f"[{label} seed {seed}] {' then '.join(f'{e} epochs at {s}px' for s, e in plan)}, "
@@ -152,7 +154,8 @@ def run_one(name, plan, seed, args, out, *, leave_out=(), label=None):
         result[split] = training.evaluate(model, dataset, data.class_names)["accuracy"]
         result[f"{split}_flip"] = training.evaluate(model, dataset, data.class_names,
                                                     flip=True)["accuracy"]
-    result.update(on_larger_photos(name, model, args.data, seed, leave_out))
+    if larger_photos:
+        result.update(on_larger_photos(name, model, args.data, seed, leave_out))
     started_cpu = dedicated_seconds()
     if batch_norm.recalibrate_batch_norm(model, data.train, batches=RECALIBRATION_BATCHES):
         result["recalibration_minutes"] = round((dedicated_seconds() - started_cpu) / 60, 2)
@@ -219,7 +222,8 @@ def ablations(args, out):
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for choice, change in runs.items():
             result = run_one("improved", change["plan"], seed, args, out,
-                             leave_out=change.get("leave_out", ()), label=f"without {choice}")
+                             leave_out=change.get("leave_out", ()), label=f"without {choice}",
+                             larger_photos=False)
             table.setdefault(choice, []).append(result)
     report = {}
     full = summary(table["full recipe"], "validation")["mean"]
