@@ -53,14 +53,18 @@ class HandoverKernelManager(AsyncMappingKernelManager):
 
     async def cull_kernel_if_idle(self, kernel_id):
         now = time.monotonic()
-        for known in [k for k in self._first_seen if k not in self._kernels]:
-            del self._first_seen[known]  # kernels shut down since
+        self._forget_shut_down(self._first_seen)
         first_seen = self._first_seen.setdefault(kernel_id, now)
         kernel = self._kernels.get(kernel_id)
         dead = getattr(kernel, "execution_state", None) == "dead"
         if not dead and now - first_seen < self._idle_timeout(kernel):
             return None
         return await super().cull_kernel_if_idle(kernel_id)
+
+    def _forget_shut_down(self, seen):
+        """Drop from ``seen`` (``{kernel id: time}``) the kernels shut down since."""
+        for known in [k for k in seen if k not in self._kernels]:
+            del seen[known]
 
     def _idle_timeout(self, kernel):
         # The culler lets a kernel spec set its own timeout in its metadata; the grace
@@ -94,8 +98,7 @@ class HandoverKernelManager(AsyncMappingKernelManager):
                 if task.done() and not task.cancelled() and task.exception() is None:
                     pooled.add(task.result().get("kernel_id"))
         now, clock = datetime.now(timezone.utc), time.monotonic()
-        for known in [k for k in self._unconnected_since if k not in self._kernels]:
-            del self._unconnected_since[known]  # kernels shut down since
+        self._forget_shut_down(self._unconnected_since)
         for kernel_id, kernel in list(self._kernels.items()):
             if kernel_id in pooled:
                 continue
